@@ -1,0 +1,57 @@
+/**
+ * The one place that decides what "now" and "today" are.
+ *
+ * `today()` is the calendar date in the configured business time zone, returned as a
+ * `YYYY-MM-DD` string: a JS `Date` would silently shift the day when serialized in another zone.
+ */
+export interface Clock {
+  now(): Date;
+  /** Business date (`YYYY-MM-DD`) in the clock's time zone. */
+  today(): string;
+  readonly timeZone: string;
+}
+
+/** Formats an instant as the calendar date it falls on in `timeZone`. */
+export function dateInZone(instant: Date, timeZone: string): string {
+  // en-CA formats as YYYY-MM-DD.
+  return new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).format(instant);
+}
+
+export function systemClock(timeZone: string): Clock {
+  return {
+    timeZone,
+    now: () => new Date(),
+    today: () => dateInZone(new Date(), timeZone),
+  };
+}
+
+/**
+ * A clock for tests: starts at `start` and only moves when told to.
+ *
+ * @example
+ *   const clock = fixedClock('2026-03-01T05:30:00Z', 'America/Chicago');
+ *   clock.today(); // '2026-02-28' (still the previous evening in Chicago)
+ */
+export function fixedClock(start: string | Date, timeZone = 'UTC'): Clock & { set(at: string | Date): void } {
+  let current = new Date(start);
+  return {
+    timeZone,
+    now: () => new Date(current),
+    today: () => dateInZone(current, timeZone),
+    set(at) {
+      current = new Date(at);
+    },
+  };
+}
+
+/** Adds whole days to a `YYYY-MM-DD` date (calendar arithmetic, no time zone involved). */
+export function addDays(date: string, days: number): string {
+  const d = new Date(`${date}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}

@@ -1,0 +1,165 @@
+/**
+ * Configuration: the only module that reads `process.env`.
+ *
+ * Every variable is validated once, every problem is reported together, and the result is a
+ * frozen object. Names match the ones existing deployments already use.
+ */
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export interface ThreatLockerConfig {
+  /** Host base, always ending in `/portalapi` (the suffix is added when missing). */
+  readonly baseUrl: string;
+  readonly apiKey: string;
+  readonly organizationId: string | undefined;
+  readonly timeoutMs: number;
+}
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  /** `undefined` → embedded PGlite under `dataDir`. */
+  readonly databaseUrl: string | undefined;
+  readonly dataDir: string;
+  /** IANA zone that defines the business day ("today") for snapshot dates. */
+  readonly timeZone: string;
+  readonly logLevel: (typeof LOG_LEVELS)[number];
+  /** `undefined` when no API key is configured: `serve` then runs in demo mode. */
+  readonly threatlocker: ThreatLockerConfig | undefined;
+  /** Timeout used for the vendor client in demo mode and whenever no key is configured. */
+  readonly threatlockerTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Empty strings in the environment mean "unset" (a common artefact of `.env` templates). */
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const intInRange = (name: string, min: number, max: number, fallback: number) =>
+  optionalString.transform((v, ctx) => {
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      ctx.addIssue({ code: 'custom', message: `${name} must be an integer from ${min} to ${max}, got "${v}"` });
+      return z.NEVER;
+    }
+    return n;
+  });
+
+export function isValidTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Accepts `https://host`, `https://host/`, `https://host/portalapi` and `…/portalApi/`. */
+export function normalizeThreatLockerBaseUrl(raw: string): string {
+  const url = new URL(raw);
+  const path = url.pathname.replace(/\/+$/, '');
+  url.pathname = /\/portalapi$/i.test(path) ? path : `${path}/portalapi`;
+  url.search = '';
+  url.hash = '';
+  return url.toString().replace(/\/+$/, '');
+}
+
+const envSchema = z.object({
+  PORT: intInRange('PORT', 0, 65535, 5400),
+  HOST: optionalString.transform((v) => v ?? '127.0.0.1'),
+  DATABASE_URL: optionalString.refine(
+    (v) => v === undefined || /^postgres(ql)?:\/\//.test(v),
+    'DATABASE_URL must be a postgres:// or postgresql:// URL',
+  ),
+  DATA_DIR: optionalString.transform((v) => resolve(v ?? './data')),
+  INVENTORY_TIMEZONE: optionalString.superRefine((v, ctx) => {
+    if (v !== undefined && !isValidTimeZone(v)) {
+      ctx.addIssue({ code: 'custom', message: `INVENTORY_TIMEZONE must be an IANA time zone name (e.g. America/Chicago), got "${v}"` });
+    }
+  }),
+  LOG_LEVEL: optionalString.refine(
+    (v) => v === undefined || (LOG_LEVELS as readonly string[]).includes(v),
+    `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`,
+  ),
+  THREATLOCKER_API_BASE_URL: optionalString.refine((v) => {
+    if (v === undefined) return true;
+    try {
+      const u = new URL(v);
+      return u.protocol === 'https:' || u.protocol === 'http:';
+    } catch {
+      return false;
+    }
+  }, 'THREATLOCKER_API_BASE_URL must be an http(s) URL, e.g. https://portalapi.g.threatlocker.com'),
+  THREATLOCKER_API_KEY: optionalString,
+  THREATLOCKER_ORGANIZATION_ID: optionalString.refine(
+    (v) => v === undefined || GUID.test(v),
+    'THREATLOCKER_ORGANIZATION_ID must be a GUID',
+  ),
+  THREATLOCKER_TIMEOUT_MS: intInRange('THREATLOCKER_TIMEOUT_MS', 100, 600_000, 30_000),
+});
+
+function systemTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+}
+
+/**
+ * Builds the frozen configuration from an environment (default `process.env`).
+ * Throws {@link ConfigError} listing every problem at once.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      // Never echo secret values back; the variable name alone is enough to act on.
+      problems.push(String(issue.path[0]).includes('API_KEY') ? `${String(issue.path[0])} is invalid` : issue.message);
+    }
+  }
+  // Cross-field rules look at the raw values so that they are reported alongside type errors.
+  const has = (name: string) => (env[name] ?? '').trim() !== '';
+  if (has('THREATLOCKER_API_KEY') && !has('THREATLOCKER_API_BASE_URL')) {
+    problems.push('THREATLOCKER_API_BASE_URL is required when THREATLOCKER_API_KEY is set');
+  }
+  if (!has('THREATLOCKER_API_KEY') && (has('THREATLOCKER_API_BASE_URL') || has('THREATLOCKER_ORGANIZATION_ID'))) {
+    problems.push(
+      'THREATLOCKER_API_KEY is required when THREATLOCKER_API_BASE_URL or THREATLOCKER_ORGANIZATION_ID is set ' +
+        '(leave all three unset to run the demo)',
+    );
+  }
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+
+  const e = parsed.data;
+  const threatlocker: ThreatLockerConfig | undefined =
+    e.THREATLOCKER_API_KEY !== undefined && e.THREATLOCKER_API_BASE_URL !== undefined
+      ? Object.freeze({
+          baseUrl: normalizeThreatLockerBaseUrl(e.THREATLOCKER_API_BASE_URL),
+          apiKey: e.THREATLOCKER_API_KEY,
+          organizationId: e.THREATLOCKER_ORGANIZATION_ID,
+          timeoutMs: e.THREATLOCKER_TIMEOUT_MS,
+        })
+      : undefined;
+
+  return Object.freeze({
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.DATA_DIR,
+    timeZone: e.INVENTORY_TIMEZONE ?? systemTimeZone(),
+    logLevel: (e.LOG_LEVEL ?? 'info') as Config['logLevel'],
+    threatlocker,
+    threatlockerTimeoutMs: e.THREATLOCKER_TIMEOUT_MS,
+  });
+}

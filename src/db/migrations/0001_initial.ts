@@ -1,0 +1,87 @@
+import { sql, type Kysely } from 'kysely';
+
+/**
+ * Core device schema. Table and column names follow the sync-device specification and the
+ * existing deployments' reports; TEXT instead of varchar(255) because vendors accept longer
+ * display names (ThreatLocker takes 200+ characters) and a length cap would fail a whole run.
+ */
+export async function up(db: Kysely<unknown>): Promise<void> {
+  await sql`
+    CREATE TABLE vendor (
+      id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      name text NOT NULL UNIQUE
+    )`.execute(db);
+  // Vendors are resolved by name at start-up; no numeric id is assumed anywhere.
+  await sql`INSERT INTO vendor (name) VALUES ('ThreatLocker'), ('Ninja')`.execute(db);
+
+  await sql`
+    CREATE TABLE device_identity (
+      id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      vendor_id integer NOT NULL REFERENCES vendor (id),
+      vendor_device_key text NOT NULL,
+      first_seen_date date NOT NULL,
+      last_seen_date date NOT NULL,
+      CONSTRAINT uq_device_identity_vendor_device_key UNIQUE (vendor_id, vendor_device_key),
+      CONSTRAINT ck_device_identity_seen_order CHECK (last_seen_date >= first_seen_date)
+    )`.execute(db);
+
+  await sql`
+    CREATE TABLE device_snapshot (
+      id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      snapshot_date date NOT NULL,
+      vendor_id integer NOT NULL REFERENCES vendor (id),
+      device_identity_id integer NOT NULL REFERENCES device_identity (id),
+      hostname text NOT NULL,
+      canonical_hostname text NOT NULL,
+      display_name text,
+      organization_name text,
+      os_name text,
+      device_status text,
+      last_online timestamptz,
+      agent_install_timestamp timestamptz,
+      organization_id text,
+      computer_group text,
+      security_mode text,
+      deny_count_1d integer,
+      deny_count_3d integer,
+      deny_count_7d integer,
+      install_date timestamptz,
+      is_locked_out boolean,
+      is_isolated boolean,
+      agent_version text,
+      has_checked_in boolean,
+      raw jsonb NOT NULL,
+      source text NOT NULL CHECK (source IN ('collector', 'sync')),
+      written_at timestamptz NOT NULL DEFAULT now(),
+      CONSTRAINT uq_device_snapshot_date_vendor_device UNIQUE (snapshot_date, vendor_id, device_identity_id)
+    )`.execute(db);
+  // Variance checks and search read one vendor-day at a time and join on the canonical name.
+  await sql`CREATE INDEX ix_device_snapshot_day_vendor_canonical
+            ON device_snapshot (snapshot_date, vendor_id, canonical_hostname)`.execute(db);
+  await sql`CREATE INDEX ix_device_snapshot_identity ON device_snapshot (device_identity_id)`.execute(db);
+
+  await sql`
+    CREATE TABLE device_sync_log (
+      id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      operation text NOT NULL CHECK (operation IN ('sync', 'rename')),
+      requested_at timestamptz NOT NULL,
+      requested_computer_id text,
+      requested_hostname text,
+      matched_computer_id text,
+      matched_hostname text,
+      matched_by text,
+      device_identity_id integer REFERENCES device_identity (id) ON DELETE SET NULL,
+      snapshot_date date,
+      previous_display_name text,
+      display_name text,
+      updated_by text NOT NULL,
+      outcome text NOT NULL CHECK (outcome IN ('success', 'not_found', 'vendor_error', 'invalid_device', 'failed')),
+      error_code text,
+      error_message text,
+      duration_ms integer NOT NULL
+    )`.execute(db);
+  await sql`CREATE INDEX ix_device_sync_log_requested_at ON device_sync_log (requested_at DESC, id DESC)`.execute(db);
+  // History is looked up by the id asked for or the id matched (they differ after a hostname match).
+  await sql`CREATE INDEX ix_device_sync_log_requested_computer ON device_sync_log (lower(requested_computer_id))`.execute(db);
+  await sql`CREATE INDEX ix_device_sync_log_matched_computer ON device_sync_log (lower(matched_computer_id))`.execute(db);
+}

@@ -1,0 +1,275 @@
+/**
+ * ThreatLocker device routes: sync-device (the specification's contract), update-name and
+ * sync-history. Routes parse, call one use case, map the result to a status, and return.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Deps } from '../../app.js';
+import { HubError, statusOf } from '../../errors.js';
+import { renameThreatLockerDevice } from '../../sync/rename-device.js';
+import { DEFAULT_UPDATED_BY, syncThreatLockerDevice, type SyncFailure } from '../../sync/sync-device.js';
+import { listSyncHistory } from '../../sync/sync-log.js';
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A string field where blank and null mean "not given"; the result is trimmed. */
+const optionalText = (field: string, max: number) =>
+  z
+    .string({ error: `${field} must be a string` })
+    .max(max, { error: `${field} must be at most ${max} characters` })
+    .nullish()
+    .transform((v) => (v == null || v.trim() === '' ? undefined : v.trim()));
+
+const computerIdField = optionalText('computer_id', 64).refine((v) => v === undefined || GUID.test(v), {
+  error: 'computer_id must be a ThreatLocker computer id (a GUID)',
+});
+const hostnameField = optionalText('hostname', 255);
+const updatedByField = optionalText('updated_by', 255).transform((v) => v ?? DEFAULT_UPDATED_BY);
+
+const bodyObject = <T extends z.ZodRawShape>(shape: T) =>
+  z.object(shape, { error: 'Request body must be a JSON object' });
+
+const SyncDeviceBody = bodyObject({
+  computer_id: computerIdField.describe('ThreatLocker computerId (GUID); preferred'),
+  hostname: hostnameField.describe('Hostname (short or FQDN, any case); used when computer_id is absent or unknown'),
+  updated_by: updatedByField.describe('Who triggered the sync (default "dashboard_user")'),
+}).describe('Either computer_id or hostname is required');
+
+const UpdateNameBody = bodyObject({
+  computer_id: computerIdField,
+  hostname: hostnameField,
+  new_name: z
+    .string({ error: 'new_name is required' })
+    .max(255, { error: 'new_name must be at most 255 characters' })
+    .refine((v) => v.trim() !== '', { error: 'new_name is required' })
+    .transform((v) => v.trim()),
+  updated_by: updatedByField,
+  old_name: z.string().nullish().describe('Accepted for compatibility; the name ThreatLocker had is reported instead'),
+});
+
+const ErrorBody = z.object({
+  error: z.string(),
+  code: z.string(),
+  field: z.string().optional(),
+  computer_id: z.string().nullable().optional(),
+  hostname: z.string().nullable().optional(),
+  stage: z.string().optional(),
+  sync_id: z.number().optional(),
+});
+
+const DeviceBody = z.object({
+  computer_id: z.string(),
+  hostname: z.string(),
+  display_name: z.string(),
+  organization_name: z.string().nullable(),
+});
+
+const SyncDeviceOk = z.object({
+  success: z.literal(true),
+  message: z.string(),
+  device: DeviceBody.extend({
+    previous_display_name: z.string().nullable().describe("Today's display name before this sync, if a snapshot existed"),
+  }),
+  updated_by: z.string(),
+  updated_at: z.string().describe('RFC 3339, UTC'),
+  matched_by: z.enum(['computer_id', 'hostname', 'canonical_hostname']),
+  duplicate_hostnames: z.number().int().describe('Other ThreatLocker computers sharing the hostname (the latest check-in was used)'),
+  snapshot_date: z.string(),
+  sync_id: z.number().int(),
+});
+
+const UpdateNameOk = z.object({
+  success: z.literal(true),
+  message: z.string(),
+  device: DeviceBody.extend({ old_name: z.string().nullable(), new_name: z.string() }),
+  updated_by: z.string(),
+  updated_at: z.string(),
+  snapshot_date: z.string(),
+  sync_id: z.number().int(),
+});
+
+const HistoryQuery = z.object({
+  computer_id: z.string().trim().optional(),
+  hostname: z.string().trim().optional(),
+  limit: z.coerce
+    .number({ error: 'limit must be a number' })
+    .int({ error: 'limit must be a whole number' })
+    .min(1, { error: 'limit must be from 1 to 500' })
+    .max(500, { error: 'limit must be from 1 to 500' })
+    .default(50),
+});
+
+const HistoryEntry = z.object({
+  id: z.number().int(),
+  operation: z.enum(['sync', 'rename']),
+  requested_at: z.string(),
+  requested_computer_id: z.string().nullable(),
+  requested_hostname: z.string().nullable(),
+  matched_computer_id: z.string().nullable(),
+  matched_hostname: z.string().nullable(),
+  matched_by: z.string().nullable(),
+  snapshot_date: z.string().nullable(),
+  previous_display_name: z.string().nullable(),
+  display_name: z.string().nullable(),
+  updated_by: z.string(),
+  outcome: z.string(),
+  error_code: z.string().nullable(),
+  error_message: z.string().nullable(),
+  duration_ms: z.number().int(),
+});
+
+/**
+ * Runs a use case; an unexpected failure (the database) keeps its code but gets the endpoint's
+ * message prefix, so every 500 of an endpoint reads the same way to the dashboard.
+ */
+async function prefixed<T>(prefix: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof HubError) throw new HubError(err.code, `${prefix}: ${err.message}`, err.details, { cause: err });
+    throw err;
+  }
+}
+
+const NOT_FOUND_MESSAGE = 'Device not found in ThreatLocker API';
+
+/** Maps an expected sync failure to status + body (the spec's 404 and 500 shapes). */
+function failureReply(failure: SyncFailure, prefix: string, ref: { computer_id?: string; hostname?: string }) {
+  switch (failure.reason) {
+    case 'not_found':
+      return {
+        status: 404 as const,
+        body: {
+          error: NOT_FOUND_MESSAGE,
+          code: 'HUB_ERR_DEVICE_NOT_FOUND',
+          computer_id: ref.computer_id ?? null,
+          hostname: ref.hostname ?? null,
+        },
+      };
+    case 'vendor_error':
+      return {
+        status: statusOf(failure.error.code) as 422 | 500,
+        body: { error: `${prefix}: ${failure.error.message}`, code: failure.error.code },
+      };
+    case 'invalid_device':
+      return {
+        status: 500 as const,
+        body: { error: `${prefix}: ${failure.error.message}`, code: 'HUB_ERR_VENDOR_MALFORMED' },
+      };
+  }
+}
+
+export function threatlockerRoutes(deps: Deps): FastifyPluginAsync {
+  return async (instance) => {
+    const app = instance.withTypeProvider<ZodTypeProvider>();
+
+    app.post(
+      '/sync-device',
+      {
+        schema: {
+          summary: 'Re-read one ThreatLocker computer and replace its snapshot for today',
+          tags: ['threatlocker'],
+          body: SyncDeviceBody,
+          response: { 200: SyncDeviceOk, 400: ErrorBody, 404: ErrorBody, 422: ErrorBody, 500: ErrorBody },
+        },
+      },
+      async (req, reply) => {
+        const { computer_id, hostname, updated_by } = req.body;
+        if (!computer_id && !hostname) {
+          return reply.code(400).send({ error: 'Either computer_id or hostname is required', code: 'HUB_ERR_VALIDATION' });
+        }
+        const prefix = 'Failed to sync ThreatLocker device';
+        const result = await prefixed(prefix, () => syncThreatLockerDevice(deps, { computerId: computer_id, hostname }, updated_by));
+        if (!result.ok) {
+          const { status, body } = failureReply(result, prefix, { computer_id, hostname });
+          return reply.code(status).send({ ...body, sync_id: result.syncId });
+        }
+        return reply.code(200).send({
+          success: true as const,
+          message: 'ThreatLocker device synced successfully',
+          device: {
+            computer_id: result.computerId,
+            hostname: result.hostname,
+            display_name: result.displayName,
+            organization_name: result.organizationName,
+            previous_display_name: result.previousDisplayName,
+          },
+          updated_by,
+          updated_at: result.updatedAt.toISOString(),
+          matched_by: result.matchedBy,
+          duplicate_hostnames: result.otherMatches,
+          snapshot_date: result.snapshotDate,
+          sync_id: result.syncId,
+        });
+      },
+    );
+
+    app.post(
+      '/update-name',
+      {
+        schema: {
+          summary: 'Rename a computer in ThreatLocker, then sync it',
+          tags: ['threatlocker'],
+          body: UpdateNameBody,
+          response: { 200: UpdateNameOk, 400: ErrorBody, 404: ErrorBody, 422: ErrorBody, 500: ErrorBody },
+        },
+      },
+      async (req, reply) => {
+        const { computer_id, hostname, new_name, updated_by } = req.body;
+        if (!computer_id && !hostname) {
+          return reply.code(400).send({ error: 'Either computer_id or hostname is required', code: 'HUB_ERR_VALIDATION' });
+        }
+        const result = await prefixed('Failed to update ThreatLocker computer name', () =>
+          renameThreatLockerDevice(deps, { computerId: computer_id, hostname }, new_name, updated_by),
+        );
+        if (!result.ok) {
+          const prefix =
+            result.stage === 'sync'
+              ? 'ThreatLocker computer name was updated, but the sync failed'
+              : 'Failed to update ThreatLocker computer name';
+          const { status, body } = failureReply(result, prefix, { computer_id, hostname });
+          return reply.code(status).send({ ...body, stage: result.stage, sync_id: result.syncId });
+        }
+        return reply.code(200).send({
+          success: true as const,
+          message: 'ThreatLocker computer name updated and synced successfully',
+          device: {
+            computer_id: result.computerId,
+            hostname: result.hostname,
+            old_name: result.oldName,
+            new_name: result.newName,
+            display_name: result.displayName,
+            organization_name: result.organizationName,
+          },
+          updated_by,
+          updated_at: result.updatedAt.toISOString(),
+          snapshot_date: result.snapshotDate,
+          sync_id: result.syncId,
+        });
+      },
+    );
+
+    app.get(
+      '/sync-history',
+      {
+        schema: {
+          summary: 'Sync and rename attempts, newest first',
+          tags: ['threatlocker'],
+          querystring: HistoryQuery,
+          response: { 200: z.object({ history: z.array(HistoryEntry), count: z.number().int() }), 400: ErrorBody },
+        },
+      },
+      async (req) => {
+        const rows = await listSyncHistory(deps.db, {
+          computerId: req.query.computer_id || undefined,
+          hostname: req.query.hostname || undefined,
+          limit: req.query.limit,
+        });
+        // The response schema drops columns not in the contract (device_identity_id).
+        const history = rows.map((r) => ({ ...r, requested_at: r.requested_at.toISOString() }));
+        return { history, count: history.length };
+      },
+    );
+  };
+}
