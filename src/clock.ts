@@ -11,15 +11,18 @@ export interface Clock {
   readonly timeZone: string;
 }
 
+/** Building an Intl formatter costs far more than using one; keep one per zone. */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
 /** Formats an instant as the calendar date it falls on in `timeZone`. */
 export function dateInZone(instant: Date, timeZone: string): string {
-  // en-CA formats as YYYY-MM-DD.
-  return new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).format(instant);
+  let f = formatters.get(timeZone);
+  if (!f) {
+    // en-CA formats as YYYY-MM-DD.
+    f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
+    formatters.set(timeZone, f);
+  }
+  return f.format(instant);
 }
 
 export function systemClock(timeZone: string): Clock {

@@ -8,7 +8,8 @@ import type { Deps } from './app.js';
 import type { ThreatLockerConfig } from './config.js';
 import { startFakeThreatLocker, type FakeThreatLocker } from './fakes/threatlocker/index.js';
 import { replaceVendorDay } from './inventory/store.js';
-import { normalizeThreatLockerComputer, type NormalizedDevice } from './vendors/threatlocker/normalize.js';
+import type { NormalizedDevice } from './inventory/device.js';
+import { normalizeThreatLockerComputer } from './vendors/threatlocker/normalize.js';
 
 export const DEMO_FLEET_SIZE = 700;
 export const DEMO_SEED = 20_251_008;

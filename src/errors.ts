@@ -5,7 +5,6 @@
 export const ERROR_CODES = {
   HUB_ERR_VALIDATION: { status: 400, meaning: 'The request is malformed or a field is invalid.' },
   HUB_ERR_ROUTE_NOT_FOUND: { status: 404, meaning: 'No such endpoint.' },
-  HUB_ERR_METHOD_NOT_ALLOWED: { status: 405, meaning: 'The endpoint exists but not with this method.' },
   HUB_ERR_PAYLOAD_TOO_LARGE: { status: 413, meaning: 'The request body is larger than allowed.' },
   HUB_ERR_DEVICE_NOT_FOUND: { status: 404, meaning: 'The vendor has no device with the given identifiers.' },
   HUB_ERR_VENDOR_AUTH: { status: 500, meaning: 'The vendor rejected our credentials (401/403).' },
@@ -18,7 +17,6 @@ export const ERROR_CODES = {
   HUB_ERR_VENDOR_REQUEST: { status: 500, meaning: 'The vendor refused our request (another 4xx).' },
   HUB_ERR_DATABASE: { status: 500, meaning: 'The database failed; the change was rolled back.' },
   HUB_ERR_INTERNAL: { status: 500, meaning: 'An unexpected error; see the server log.' },
-  HUB_ERR_UNAVAILABLE: { status: 503, meaning: 'A dependency (the database) is not answering.' },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

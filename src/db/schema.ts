@@ -44,32 +44,38 @@ export interface SnapshotAttributes {
   is_isolated: boolean | null;
   agent_version: string | null;
   has_checked_in: boolean | null;
+  // NinjaOne columns (null for ThreatLocker rows); names kept from the existing reports.
+  /** NinjaOne location (site) name, resolved from locationId. */
+  location_name: string | null;
+  /** `server`, `workstation` or `other`, from nodeClass. */
+  device_type_name: string | null;
+  /** `spare` when the display or location name says so, else `billable`. */
+  billable_status_name: string | null;
+  /** Raw NinjaOne nodeClass, e.g. WINDOWS_WORKSTATION. */
+  node_class: string | null;
+  is_vm_guest: boolean | null;
+  /** NetBIOS name (≤ 15 characters); `hostname` holds the DNS name when there is one. */
+  system_name: string | null;
+  system_manufacturer: string | null;
+  system_model: string | null;
+  /** Null when the vendor reports an OEM placeholder ("To be filled by O.E.M."). */
+  serial_number: string | null;
+  last_logged_in_user: string | null;
+  public_ip: string | null;
 }
 
-export interface DeviceSnapshotTable {
+/** Timestamps are written as ISO strings and read back as Dates. */
+type TimestampColumn = ColumnType<Date | null, string | null, string | null>;
+type SnapshotTimestamps = 'last_online' | 'agent_install_timestamp' | 'install_date';
+
+export interface DeviceSnapshotTable extends Omit<SnapshotAttributes, SnapshotTimestamps> {
   id: Generated<string>;
   snapshot_date: string;
   vendor_id: number;
   device_identity_id: number;
-  hostname: string;
-  canonical_hostname: string;
-  display_name: string | null;
-  organization_name: string | null;
-  os_name: string | null;
-  device_status: string | null;
-  last_online: ColumnType<Date | null, string | null, string | null>;
-  agent_install_timestamp: ColumnType<Date | null, string | null, string | null>;
-  organization_id: string | null;
-  computer_group: string | null;
-  security_mode: string | null;
-  deny_count_1d: number | null;
-  deny_count_3d: number | null;
-  deny_count_7d: number | null;
-  install_date: ColumnType<Date | null, string | null, string | null>;
-  is_locked_out: boolean | null;
-  is_isolated: boolean | null;
-  agent_version: string | null;
-  has_checked_in: boolean | null;
+  last_online: TimestampColumn;
+  agent_install_timestamp: TimestampColumn;
+  install_date: TimestampColumn;
   raw: Json;
   source: SnapshotSource;
   written_at: ColumnType<Date, Date | string | undefined, Date | string>;
@@ -98,12 +104,82 @@ export interface DeviceSyncLogTable {
   duration_ms: number;
 }
 
+export const JOB_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+export interface JobBatchTable {
+  batch_id: string;
+  created_at: Timestamp;
+  status: JobStatus;
+  priority: string;
+  started_at: Timestamp | null;
+  ended_at: Timestamp | null;
+  estimated_completion: Timestamp | null;
+  progress_percent: number | null;
+  message: string | null;
+  error: string | null;
+  duration_seconds: number | null;
+}
+
+export interface JobRunTable {
+  job_id: string;
+  batch_id: string;
+  job_name: string;
+  status: JobStatus;
+  started_at: Timestamp;
+  updated_at: Timestamp;
+  ended_at: Timestamp | null;
+  progress_percent: number | null;
+  message: string | null;
+  error: string | null;
+  duration_seconds: number | null;
+  trigger: ColumnType<string, string | undefined, string>;
+  snapshot_date: string | null;
+  forced: ColumnType<boolean, boolean | undefined, boolean>;
+  dry_run: ColumnType<boolean, boolean | undefined, boolean>;
+  heartbeat_at: Timestamp | null;
+  cancel_requested: ColumnType<boolean, boolean | undefined, boolean>;
+  owner: string | null;
+  pages_fetched: ColumnType<number, number | undefined, number>;
+  devices_fetched: ColumnType<number, number | undefined, number>;
+  devices_total: number | null;
+  devices_skipped: ColumnType<number, number | undefined, number>;
+  devices_written: number | null;
+}
+
+export interface CollectorStagingTable {
+  job_id: string;
+  vendor_device_key: string;
+  row: Json;
+}
+
+export interface ScheduleClaimTable {
+  job_name: string;
+  slot: Timestamp;
+  claimed_by: string;
+  claimed_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface VendorTokenTable {
+  vendor_id: number;
+  refresh_token: string;
+  updated_at: Timestamp;
+}
+
 export interface DB {
   vendor: VendorTable;
   device_identity: DeviceIdentityTable;
   device_snapshot: DeviceSnapshotTable;
   device_sync_log: DeviceSyncLogTable;
+  job_batches: JobBatchTable;
+  job_runs: JobRunTable;
+  collector_staging: CollectorStagingTable;
+  schedule_claims: ScheduleClaimTable;
+  vendor_token: VendorTokenTable;
 }
+
+export type JobRunRow = Selectable<JobRunTable>;
+export type JobBatchRow = Selectable<JobBatchTable>;
 
 export type DeviceSnapshotRow = Selectable<DeviceSnapshotTable>;
 export type NewDeviceSyncLog = Insertable<DeviceSyncLogTable>;

@@ -85,7 +85,7 @@ export interface CatalogueOptions {
 }
 
 export const CATALOGUE_NOW = new Date('2026-03-10T12:00:00Z');
-export const MSP_NAME = 'Summit Managed Services';
+const MSP_NAME = 'Summit Managed Services';
 
 type OrgSpec = Omit<CatalogueOrganization, 'sites'> & { weight: number; siteNames: string[] };
 const ORG_SPECS: readonly OrgSpec[] = [
@@ -127,14 +127,16 @@ const OS_NAMES: Record<'client' | 'server' | 'macos' | 'linux', readonly (readon
   macos: [['macOS 14.6.1', '23G93'], ['macOS 15.3', '24D60']],
   linux: [['Ubuntu 22.04.4 LTS', '5.15.0-119-generic'], ['Red Hat Enterprise Linux 9.4', '5.14.0-427.el9.x86_64']],
 };
-/** [manufacturer, model, serial length]; a serial length of 0 means an OEM placeholder. */
-const HARDWARE: Record<MachineKind | 'mac', readonly (readonly [string, string, number])[]> = {
-  workstation: [['Dell Inc.', 'OptiPlex 7090', 7], ['HP', 'HP EliteDesk 800 G6 SFF', 10], ['LENOVO', 'ThinkCentre M70q Gen 3', 8], ['ASUS', 'System Product Name', 0]],
+type Hardware = readonly [manufacturer: string, model: string, serialLength: number];
+const HARDWARE: Record<MachineKind | 'mac', readonly Hardware[]> = {
+  workstation: [['Dell Inc.', 'OptiPlex 7090', 7], ['HP', 'HP EliteDesk 800 G6 SFF', 10], ['LENOVO', 'ThinkCentre M70q Gen 3', 8]],
   laptop: [['Dell Inc.', 'Latitude 5440', 7], ['LENOVO', 'ThinkPad T14 Gen 3', 8], ['HP', 'HP EliteBook 840 G8', 10]],
   server: [['Dell Inc.', 'PowerEdge R650', 7], ['HPE', 'ProLiant DL380 Gen10', 10]],
   'vm-guest': [['VMware, Inc.', 'VMware Virtual Platform', 12], ['Microsoft Corporation', 'Virtual Machine', 12]],
   mac: [['Apple Inc.', 'MacBookPro18,3', 10], ['Apple Inc.', 'iMac21,1', 10]],
 };
+/** Home-built desktops whose firmware reports a placeholder instead of a serial. */
+const WHITE_BOX: Hardware = ['ASUS', 'System Product Name', 0];
 const SERIAL_PLACEHOLDERS = ['To be filled by O.E.M.', 'System Serial Number', 'Default string'];
 
 /**
@@ -170,7 +172,7 @@ export function buildCatalogue({ seed, size, now = CATALOGUE_NOW }: CatalogueOpt
 
 function buildMachine(rng: Rng, index: number, quirk: Quirk | undefined, nowMs: number, hostnames: HostnameRegistry, org: CatalogueOrganization): PhysicalMachine {
   const kind: MachineKind =
-    quirk === 'domain-server' || quirk === 'linux' ? 'server' : quirk === 'mac' ? 'laptop' : quirk === 'long-hostname' ? 'workstation' : rng.weighted(KINDS);
+    quirk === 'domain-server' || quirk === 'linux' ? 'server' : quirk === 'mac' ? 'laptop' : quirk ? 'workstation' : rng.weighted(KINDS);
   const family: OsFamily = quirk === 'mac' ? 'macos' : quirk === 'linux' ? 'linux' : quirk ? 'windows' : rng.weighted(FAMILIES[kind]);
   const site = rng.pick(org.sites);
   const hasUser = kind === 'workstation' || kind === 'laptop';
@@ -182,12 +184,13 @@ function buildMachine(rng: Rng, index: number, quirk: Quirk | undefined, nowMs: 
   const osChoices = family === 'windows' ? (hasUser ? OS_NAMES.client : OS_NAMES.server) : OS_NAMES[family];
   const [osName, buildPrefix] = rng.pick(osChoices);
   const build = family === 'windows' ? `${buildPrefix}${rng.int(1000, 6000)}` : buildPrefix;
-  const [manufacturer, model, serialLength] = rng.pick(HARDWARE[family === 'macos' ? 'mac' : kind]);
+  const [manufacturer, model, serialLength] =
+    kind === 'workstation' && family === 'windows' && rng.chance(0.03) ? WHITE_BOX : rng.pick(HARDWARE[family === 'macos' ? 'mac' : kind]);
 
   const enrolledAtMs = nowMs - rng.int(20, 1400) * DAY_MS - rng.int(0, DAY_MS);
   const deleted = quirk === 'deleted' || (!quirk && rng.chance(0.015));
   const stale = deleted || rng.chance(0.15);
-  const lastSeenAtMs = Math.max(enrolledAtMs + DAY_MS, nowMs - (stale ? rng.int(3, 200) * DAY_MS : rng.int(60_000, 1.5 * DAY_MS)));
+  const lastSeenAtMs = Math.max(enrolledAtMs + DAY_MS, nowMs - (stale ? rng.int(3, 200) * DAY_MS : 0) - rng.int(60_000, 1.5 * DAY_MS));
   const reinstalled = quirk === 'reinstalled' || (!quirk && rng.chance(0.015));
   const inThreatLocker = quirk !== undefined || rng.chance(0.93);
   return {
@@ -219,7 +222,7 @@ function buildMachine(rng: Rng, index: number, quirk: Quirk | undefined, nowMs: 
 }
 
 function randomPerson(rng: Rng): Person {
-  return rng.chance(0.02) ? rng.pick(NICKNAMED) : { first: rng.pick(FIRST), last: rng.pick(LAST), nickname: null };
+  return rng.chance(0.005) ? rng.pick(NICKNAMED) : { first: rng.pick(FIRST), last: rng.pick(LAST), nickname: null };
 }
 
 function hostnameFor(rng: Rng, org: CatalogueOrganization, kind: MachineKind, family: OsFamily, person: Person): string {

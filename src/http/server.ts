@@ -35,9 +35,8 @@ export async function buildServer(deps: Deps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
-    // Let the error handler answer malformed JSON and wrong content types with a 400.
+    // While draining on shutdown, new requests get a 503 instead of waiting on a closing server.
     return503OnClosing: true,
-    disableRequestLogging: false,
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);

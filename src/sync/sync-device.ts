@@ -10,13 +10,13 @@ import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { DB, SyncOutcome } from '../db/schema.js';
 import { HubError } from '../errors.js';
-import { replaceDeviceSnapshot } from '../inventory/store.js';
+import { replaceDeviceSnapshotStatement } from '../inventory/store.js';
 import type { VendorIds } from '../inventory/vendors.js';
 import { VendorError } from '../vendors/http.js';
 import type { ThreatLockerClient } from '../vendors/threatlocker/client.js';
 import { normalizeThreatLockerComputer, type NormalizeFailure } from '../vendors/threatlocker/normalize.js';
 import type { ThreatLockerComputer } from '../vendors/threatlocker/schema.js';
-import { recordSyncAttempt } from './sync-log.js';
+import { recordSyncAttempt, writeAndRecord } from './sync-log.js';
 
 export const DEFAULT_UPDATED_BY = 'dashboard_user';
 
@@ -57,10 +57,6 @@ export type SyncFailure =
   | { readonly reason: 'vendor_error'; readonly error: VendorError }
   | { readonly reason: 'invalid_device'; readonly error: NormalizeFailure };
 
-export type SyncResult =
-  | ({ readonly ok: true; readonly syncId: number } & SyncedDevice)
-  | ({ readonly ok: false; readonly syncId: number } & SyncFailure);
-
 export interface ResolvedComputer {
   readonly row: ThreatLockerComputer;
   readonly matchedBy: MatchedBy;
@@ -92,76 +88,113 @@ export async function resolveComputer(client: SyncDeps['threatlocker'], ref: Dev
   return null;
 }
 
-interface AttemptContext {
+/** One attempt in progress: what was asked, by whom, since when, and how far it got. */
+export interface Attempt {
   readonly operation: 'sync' | 'rename';
   readonly ref: DeviceRef;
   readonly updatedBy: string;
   readonly startedAt: Date;
   readonly started: number;
+  /** Where a rename is (lookup → rename → sync); plain syncs stay at `lookup` until they write. */
+  stage: 'lookup' | 'rename' | 'sync';
 }
 
-/** Writes today's snapshot for an already-fetched computer. Throws HUB_ERR_DATABASE on failure. */
+export type Synced = { readonly ok: true; readonly syncId: number } & SyncedDevice;
+export type Failed = { readonly ok: false; readonly syncId: number; readonly stage: Attempt['stage'] } & SyncFailure;
+
+function elapsed(attempt: Attempt): number {
+  return performance.now() - attempt.started;
+}
+
+/**
+ * Normalizes an already-fetched computer and writes today's snapshot together with the
+ * attempt's success record (one statement). Throws HUB_ERR_DATABASE if the write fails;
+ * nothing is then changed.
+ */
 export async function storeComputer(
   deps: SyncDeps,
+  attempt: Attempt,
   resolved: ResolvedComputer,
-): Promise<({ ok: true } & SyncedDevice) | { ok: false; reason: 'invalid_device'; error: NormalizeFailure }> {
+  renamedFrom?: string | null,
+): Promise<Synced | SyncFailure> {
   const normalized = normalizeThreatLockerComputer(resolved.row);
-  if (!normalized.ok) return { ok: false, reason: 'invalid_device', error: normalized.error };
+  if (!normalized.ok) return { reason: 'invalid_device', error: normalized.error };
   const { device } = normalized;
+  const computerId = String(resolved.row.computerId).trim();
   const date = deps.clock.today();
   let written;
   try {
-    written = await replaceDeviceSnapshot(deps.db, deps.vendorIds.ThreatLocker, date, device, 'sync');
+    written = await writeAndRecord(deps.db, replaceDeviceSnapshotStatement(deps.vendorIds.ThreatLocker, date, device, 'sync'), {
+      operation: attempt.operation,
+      requested_at: attempt.startedAt,
+      requested_computer_id: attempt.ref.computerId ?? null,
+      requested_hostname: attempt.ref.hostname ?? null,
+      matched_computer_id: computerId,
+      matched_hostname: device.attributes.hostname,
+      matched_by: resolved.matchedBy,
+      snapshot_date: date,
+      display_name: device.attributes.display_name,
+      updated_by: attempt.updatedBy,
+      outcome: 'success',
+      ...(renamedFrom !== undefined ? { previous_display_name: renamedFrom } : {}),
+      elapsed_ms: elapsed(attempt),
+    });
   } catch (err) {
-    deps.logger.error({ err, computerId: device.vendorDeviceKey }, 'snapshot write failed; rolled back');
+    deps.logger.error({ err, computerId }, 'snapshot write failed; rolled back');
     throw new HubError('HUB_ERR_DATABASE', 'database write failed; nothing was changed', undefined, { cause: err });
   }
   return {
     ok: true,
-    computerId: String(resolved.row.computerId).trim(),
+    syncId: written.sync_id,
+    computerId,
     hostname: device.attributes.hostname,
     displayName: device.attributes.display_name ?? device.attributes.hostname,
     organizationName: device.attributes.organization_name,
-    previousDisplayName: written.previousDisplayName,
+    previousDisplayName: written.previous_display_name,
     matchedBy: resolved.matchedBy,
     otherMatches: resolved.otherMatches,
-    deviceIdentityId: written.deviceIdentityId,
+    deviceIdentityId: written.device_identity_id,
     snapshotDate: date,
-    firstSeenDate: written.firstSeenDate,
-    lastSeenDate: written.lastSeenDate,
+    firstSeenDate: written.first_seen_date,
+    lastSeenDate: written.last_seen_date,
     updatedAt: deps.clock.now(),
   };
 }
 
+/** Log fields of an attempt that did not write. */
+function failureFields(failure: SyncFailure): { outcome: SyncOutcome; code: string; message: string } {
+  switch (failure.reason) {
+    case 'not_found':
+      return { outcome: 'not_found', code: 'HUB_ERR_DEVICE_NOT_FOUND', message: 'Device not found in ThreatLocker API' };
+    case 'vendor_error':
+      return { outcome: 'vendor_error', code: failure.error.code, message: failure.error.message };
+    case 'invalid_device':
+      return { outcome: 'invalid_device', code: 'HUB_ERR_VENDOR_MALFORMED', message: failure.error.message };
+  }
+}
+
 /**
- * Records one attempt. A failure to write the log must not turn a successful sync into an
- * error, so it is logged and swallowed (the returned id is then 0).
+ * Records an attempt that did not write. A failure to write the log must not hide the
+ * attempt's own outcome, so it is logged and swallowed (the id is then 0).
  */
-export async function logAttempt(
+async function recordFailure(
   deps: SyncDeps,
-  ctx: AttemptContext,
-  outcome: SyncOutcome,
-  extra: { device?: SyncedDevice; errorCode?: string; errorMessage?: string; renamedFrom?: string | null } = {},
+  attempt: Attempt,
+  fields: { outcome: SyncOutcome; code: string; message: string },
+  previousName: string | null,
 ): Promise<number> {
-  const d = extra.device;
   try {
     return await recordSyncAttempt(deps.db, {
-      operation: ctx.operation,
-      requested_at: ctx.startedAt,
-      requested_computer_id: ctx.ref.computerId ?? null,
-      requested_hostname: ctx.ref.hostname ?? null,
-      matched_computer_id: d?.computerId ?? null,
-      matched_hostname: d?.hostname ?? null,
-      matched_by: d?.matchedBy ?? null,
-      device_identity_id: d?.deviceIdentityId ?? null,
-      snapshot_date: d?.snapshotDate ?? null,
-      previous_display_name: extra.renamedFrom !== undefined ? extra.renamedFrom : (d?.previousDisplayName ?? null),
-      display_name: d?.displayName ?? null,
-      updated_by: ctx.updatedBy,
-      outcome,
-      error_code: extra.errorCode ?? null,
-      error_message: extra.errorMessage ?? null,
-      duration_ms: Math.round(performance.now() - ctx.started),
+      operation: attempt.operation,
+      requested_at: attempt.startedAt,
+      requested_computer_id: attempt.ref.computerId ?? null,
+      requested_hostname: attempt.ref.hostname ?? null,
+      updated_by: attempt.updatedBy,
+      outcome: fields.outcome,
+      error_code: fields.code,
+      error_message: attempt.operation === 'rename' ? `${attempt.stage}: ${fields.message}` : fields.message,
+      previous_display_name: previousName,
+      duration_ms: Math.round(elapsed(attempt)),
     });
   } catch (err) {
     deps.logger.error({ err }, 'could not record sync attempt');
@@ -169,20 +202,40 @@ export async function logAttempt(
   }
 }
 
-export function beginAttempt(deps: SyncDeps, operation: 'sync' | 'rename', ref: DeviceRef, updatedBy: string): AttemptContext {
-  return { operation, ref, updatedBy, startedAt: deps.clock.now(), started: performance.now() };
-}
-
-/** Turns an expected failure into its log fields. */
-export function failureLogFields(failure: SyncFailure): { outcome: SyncOutcome; errorCode: string; errorMessage: string } {
-  switch (failure.reason) {
-    case 'not_found':
-      return { outcome: 'not_found', errorCode: 'HUB_ERR_DEVICE_NOT_FOUND', errorMessage: 'Device not found in ThreatLocker API' };
-    case 'vendor_error':
-      return { outcome: 'vendor_error', errorCode: failure.error.code, errorMessage: failure.error.message };
-    case 'invalid_device':
-      return { outcome: 'invalid_device', errorCode: 'HUB_ERR_VENDOR_MALFORMED', errorMessage: failure.error.message };
+/**
+ * Runs one attempt: vendor failures become a `vendor_error` outcome, every outcome is recorded,
+ * and only the unexpected (database, bugs) is thrown — after being recorded as `failed`.
+ */
+export async function runAttempt(
+  deps: SyncDeps,
+  operation: Attempt['operation'],
+  ref: DeviceRef,
+  updatedBy: string,
+  body: (attempt: Attempt, note: { previousName: string | null }) => Promise<Synced | SyncFailure>,
+): Promise<Synced | Failed> {
+  const attempt: Attempt = { operation, ref, updatedBy, startedAt: deps.clock.now(), started: performance.now(), stage: 'lookup' };
+  const note = { previousName: null as string | null };
+  let failure: SyncFailure;
+  try {
+    const outcome = await body(attempt, note);
+    if ('ok' in outcome) {
+      deps.logger.info({ operation, computerId: outcome.computerId, matchedBy: outcome.matchedBy, updatedBy, ms: Math.round(elapsed(attempt)) }, 'ThreatLocker device synced');
+      return outcome;
+    }
+    failure = outcome;
+  } catch (err) {
+    if (!(err instanceof VendorError)) {
+      const code = err instanceof HubError ? err.code : 'HUB_ERR_INTERNAL';
+      const message = err instanceof HubError ? err.message : 'unexpected error';
+      await recordFailure(deps, attempt, { outcome: 'failed', code, message }, note.previousName);
+      throw err;
+    }
+    failure = { reason: 'vendor_error', error: err };
   }
+  const fields = failureFields(failure);
+  const syncId = await recordFailure(deps, attempt, fields, note.previousName);
+  deps.logger.warn({ operation, ref, stage: attempt.stage, reason: failure.reason, code: fields.code }, 'ThreatLocker device sync failed');
+  return { ok: false, syncId, stage: attempt.stage, ...failure };
 }
 
 /**
@@ -192,36 +245,11 @@ export function failureLogFields(failure: SyncFailure): { outcome: SyncOutcome; 
  *   const r = await syncThreatLockerDevice(deps, { hostname: 'chi-2k5fsb4' }, 'dashboard_user');
  *   if (r.ok) console.log(r.displayName); else console.log(r.reason);
  */
-export async function syncThreatLockerDevice(deps: SyncDeps, ref: DeviceRef, updatedBy: string): Promise<SyncResult> {
-  const ctx = beginAttempt(deps, 'sync', ref, updatedBy);
-  let failure: SyncFailure;
-  try {
+export async function syncThreatLockerDevice(deps: SyncDeps, ref: DeviceRef, updatedBy: string): Promise<Synced | Failed> {
+  return runAttempt(deps, 'sync', ref, updatedBy, async (attempt) => {
     const resolved = await resolveComputer(deps.threatlocker, ref);
-    if (!resolved) {
-      failure = { reason: 'not_found' };
-    } else {
-      const stored = await storeComputer(deps, resolved);
-      if (stored.ok) {
-        const syncId = await logAttempt(deps, ctx, 'success', { device: stored });
-        deps.logger.info(
-          { computerId: stored.computerId, matchedBy: stored.matchedBy, updatedBy, ms: Math.round(performance.now() - ctx.started) },
-          'ThreatLocker device synced',
-        );
-        return { ...stored, syncId };
-      }
-      failure = { reason: 'invalid_device', error: stored.error };
-    }
-  } catch (err) {
-    if (err instanceof VendorError) {
-      failure = { reason: 'vendor_error', error: err };
-    } else {
-      const code = err instanceof HubError ? err.code : 'HUB_ERR_INTERNAL';
-      await logAttempt(deps, ctx, 'failed', { errorCode: code, errorMessage: err instanceof HubError ? err.message : 'unexpected error' });
-      throw err;
-    }
-  }
-  const fields = failureLogFields(failure);
-  const syncId = await logAttempt(deps, ctx, fields.outcome, { errorCode: fields.errorCode, errorMessage: fields.errorMessage });
-  deps.logger.warn({ ref, reason: failure.reason, code: fields.errorCode }, 'ThreatLocker device sync failed');
-  return { ok: false, syncId, ...failure };
+    if (!resolved) return { reason: 'not_found' };
+    attempt.stage = 'sync';
+    return storeComputer(deps, attempt, resolved);
+  });
 }

@@ -1,12 +1,51 @@
 /**
  * The audit trail of every sync-device and update-name attempt, successful or not.
  */
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { DB, NewDeviceSyncLog } from '../db/schema.js';
+import type { ReplaceSnapshotRow } from '../inventory/store.js';
 
 export async function recordSyncAttempt(db: Kysely<DB>, entry: NewDeviceSyncLog): Promise<number> {
   const row = await db.insertInto('device_sync_log').values(entry).returning('id').executeTakeFirstOrThrow();
   return row.id;
+}
+
+/** A log entry whose identity and previous name come from the write it records. */
+export type SuccessEntry = Omit<NewDeviceSyncLog, 'device_identity_id' | 'previous_display_name' | 'duration_ms'> & {
+  /** Overrides the replaced snapshot's display name (a rename reports the vendor's old name). */
+  readonly previous_display_name?: string | null;
+  /** Milliseconds spent before the write; the write's own time is added by the database. */
+  readonly elapsed_ms: number;
+};
+
+/**
+ * Runs a snapshot write and records it as a success in the same statement: one round trip,
+ * and a success is in the log exactly when the snapshot was written.
+ */
+export async function writeAndRecord(
+  db: Kysely<DB>,
+  write: RawBuilder<ReplaceSnapshotRow>,
+  entry: SuccessEntry,
+): Promise<ReplaceSnapshotRow & { sync_id: number }> {
+  const { elapsed_ms, previous_display_name, ...fields } = entry;
+  const columns = Object.keys(fields) as (keyof typeof fields)[];
+  const previous = previous_display_name === undefined ? sql`(SELECT previous_display_name FROM w)` : sql`${previous_display_name}`;
+  // VALUES (not INSERT … SELECT) so that each parameter takes its column's type.
+  const { rows } = await sql<ReplaceSnapshotRow & { sync_id: number }>`
+    WITH w AS (${write}),
+    l AS (
+      INSERT INTO device_sync_log (${sql.join(columns.map((c) => sql.ref(c)))}, device_identity_id, previous_display_name, duration_ms)
+      VALUES (
+        ${sql.join(columns.map((c) => sql`${fields[c]}`))},
+        (SELECT device_identity_id FROM w),
+        ${previous},
+        ${Math.round(elapsed_ms)} + (extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::integer
+      )
+      RETURNING id
+    )
+    SELECT w.*, l.id AS sync_id FROM w CROSS JOIN l`.execute(db);
+  if (!rows[0]) throw new Error('snapshot write returned no row');
+  return rows[0];
 }
 
 export interface SyncHistoryQuery {

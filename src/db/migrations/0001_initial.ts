@@ -60,6 +60,49 @@ export async function up(db: Kysely<unknown>): Promise<void> {
             ON device_snapshot (snapshot_date, vendor_id, canonical_hostname)`.execute(db);
   await sql`CREATE INDEX ix_device_snapshot_identity ON device_snapshot (device_identity_id)`.execute(db);
 
+  // One device's snapshot for one day, replaced in a single round trip (sync-device's hot path).
+  // The function body runs the specification's three steps atomically. The identity upsert
+  // comes first because it takes the identity's row lock: concurrent writers of one device
+  // queue there, and — each statement of a VOLATILE function seeing a fresh snapshot — the
+  // delete that follows sees the row the previous writer committed.
+  await sql`
+    CREATE FUNCTION replace_device_snapshot(p_date date, p_vendor_id integer, p_vendor_device_key text, p_row jsonb)
+    RETURNS TABLE (device_identity_id integer, first_seen_date date, last_seen_date date,
+                   previous_display_name text, replaced_existing boolean)
+    LANGUAGE plpgsql VOLATILE AS $fn$
+    DECLARE
+      v_identity device_identity%ROWTYPE;
+      v_previous text;
+      v_replaced boolean;
+    BEGIN
+      INSERT INTO device_identity AS di (vendor_id, vendor_device_key, first_seen_date, last_seen_date)
+      VALUES (p_vendor_id, p_vendor_device_key, p_date, p_date)
+      ON CONFLICT (vendor_id, vendor_device_key)
+        DO UPDATE SET last_seen_date = greatest(di.last_seen_date, excluded.last_seen_date)
+      RETURNING * INTO v_identity;
+
+      DELETE FROM device_snapshot s
+       WHERE s.snapshot_date = p_date AND s.vendor_id = p_vendor_id AND s.device_identity_id = v_identity.id
+      RETURNING s.display_name INTO v_previous;
+      v_replaced := FOUND;
+
+      -- The row is built from the table's own row type, so columns added later are written
+      -- without touching this function (they must be nullable or supplied in p_row).
+      INSERT INTO device_snapshot OVERRIDING SYSTEM VALUE
+      SELECT r.*
+        FROM jsonb_populate_record(
+               NULL::device_snapshot,
+               p_row || jsonb_build_object(
+                 'id', nextval(pg_get_serial_sequence('device_snapshot', 'id')),
+                 'snapshot_date', p_date,
+                 'vendor_id', p_vendor_id,
+                 'device_identity_id', v_identity.id,
+                 'written_at', now())) AS r;
+
+      RETURN QUERY SELECT v_identity.id, v_identity.first_seen_date, v_identity.last_seen_date, v_previous, v_replaced;
+    END
+    $fn$`.execute(db);
+
   await sql`
     CREATE TABLE device_sync_log (
       id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

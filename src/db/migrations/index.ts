@@ -1,5 +1,7 @@
 import type { Migration } from 'kysely';
 import * as m0001 from './0001_initial.js';
+import * as m0002 from './0002_ninja_columns.js';
+import * as m0003 from './0003_collector_runs.js';
 
 /**
  * Every migration, in order. Listed statically (not read from disk) so that the compiled
@@ -7,4 +9,6 @@ import * as m0001 from './0001_initial.js';
  */
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
+  '0002_ninja_columns': m0002,
+  '0003_collector_runs': m0003,
 };

@@ -9,7 +9,7 @@ import { createRng, type Rng } from '../rng.js';
 
 export const ZERO_GUID = '00000000-0000-0000-0000-000000000000';
 
-export const COMPUTER_GROUPS = ['Workstations', 'Servers', 'Mac Computers', 'Linux Servers'] as const;
+const COMPUTER_GROUPS = ['Workstations', 'Servers', 'Mac Computers', 'Linux Servers'] as const;
 export type ComputerGroupName = (typeof COMPUTER_GROUPS)[number];
 
 export interface FakeOrganization {
@@ -84,7 +84,7 @@ const WINDOWS_VERSIONS = [['10.3.4.3791', '10.3.0.907'], ['10.2.1.2210', '10.2.0
 const OS_TYPES = { windows: 1, macos: 2, linux: 3 } as const;
 
 /** ISO-8601 UTC as the portal writes it: whole seconds, or a 6-digit fraction on some rows. */
-export function isoUtc(ms: number, fraction?: string): string {
+function isoUtc(ms: number, fraction?: string): string {
   return `${new Date(ms).toISOString().slice(0, 19)}${fraction ? `.${fraction}` : ''}Z`;
 }
 
@@ -112,18 +112,22 @@ export function generateThreatLockerFleet({ seed, size, now }: { seed: number; s
     };
   });
   const orgByName = new Map(catalogue.organizations.map((org, o) => [org.name, organizations[o] as FakeOrganization]));
-  const fqdnShown = { first: true };
+  let fqdnShown = false;
   const computers: FakeComputer[] = [];
   for (const machine of catalogue.machines) {
     if (!machine.inThreatLocker) continue;
     const org = orgByName.get(machine.org) as FakeOrganization;
+    // Some domain servers report their FQDN as the hostname; the first one always does.
+    const fqdn: boolean = machine.kind === 'server' && machine.domain !== null && (!fqdnShown || rng.chance(0.3));
+    fqdnShown ||= fqdn;
+    const hostname = fqdn ? `${machine.hostname}.${machine.domain}` : machine.hostname;
     const rows =
       machine.reinstalledAtMs === null
-        ? [renderComputer(rng, machine, org, machine.enrolledAtMs, machine.lastSeenAtMs, fqdnShown)]
+        ? [renderComputer(rng, machine, org, hostname, machine.enrolledAtMs, machine.lastSeenAtMs)]
         : // A reinstall registers a new computerId; the old row stops checking in when it begins.
           [
-            renderComputer(rng, machine, org, machine.enrolledAtMs, machine.reinstalledAtMs, fqdnShown),
-            renderComputer(rng, machine, org, machine.reinstalledAtMs + rng.int(60_000, 240_000), machine.lastSeenAtMs, fqdnShown),
+            renderComputer(rng, machine, org, hostname, machine.enrolledAtMs, machine.reinstalledAtMs),
+            renderComputer(rng, machine, org, hostname, machine.reinstalledAtMs + rng.int(60_000, 240_000), machine.lastSeenAtMs),
           ];
     for (const row of rows) {
       // Spaced rather than random, so that every fleet of 100+ rows has some of each.
@@ -189,12 +193,8 @@ export function baseComputer(org: FakeOrganization, computerId: string | null, h
   };
 }
 
-function renderComputer(rng: Rng, m: PhysicalMachine, org: FakeOrganization, addedMs: number, lastMs: number, fqdnShown: { first: boolean }): FakeComputer {
+function renderComputer(rng: Rng, m: PhysicalMachine, org: FakeOrganization, hostname: string, addedMs: number, lastMs: number): FakeComputer {
   const family = m.os.family;
-  // Some domain servers report their FQDN as the hostname; the first one always does.
-  const fqdn = m.kind === 'server' && m.domain !== null && (fqdnShown.first || rng.chance(0.3));
-  if (fqdn) fqdnShown.first = false;
-  const hostname = fqdn ? `${m.hostname}.${m.domain}` : m.hostname;
   const group: ComputerGroupName =
     family === 'macos' ? 'Mac Computers' : family === 'linux' ? 'Linux Servers' : m.kind === 'server' || m.kind === 'vm-guest' ? 'Servers' : 'Workstations';
   const action = rng.weighted(ACTIONS);

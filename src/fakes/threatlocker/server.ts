@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { fastify, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { CATALOGUE_NOW } from '../catalogue.js';
-import { createRng, type Rng } from '../rng.js';
+import { createRng } from '../rng.js';
 import { baseComputer, generateThreatLockerFleet, ZERO_GUID, type FakeComputer, type FakeOrganization } from './data.js';
 
 export type ThreatLockerOperation =
@@ -100,10 +100,7 @@ export interface FakeThreatLocker {
 
 /** An answer in the portal's PascalCase error style. */
 class PortalError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
+  constructor(readonly status: number, message: string) {
     super(message);
   }
 }
@@ -111,6 +108,8 @@ class PortalError extends Error {
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MODES = new Set(['secure', 'installation', 'learning', 'monitoronly']);
 const PRODUCT_ID = '6f1d2c3b-4a59-4e87-9b10-2c3d4e5f6a7b';
+/** Demo mode runs for days: the request log keeps only the most recent calls. */
+const MAX_LOG = 10_000;
 
 const errorBody = (status: number, message: string) => ({ LoggerId: randomUUID(), StatusCode: status, Message: message });
 
@@ -305,29 +304,6 @@ class FaultPlan {
 
 const limit = (fault: FakeFault): number => (fault.times === undefined ? 1 : (fault.times ?? Infinity));
 
-/** Pending `delay` faults, released early on close so no timer outlives the server. */
-class Delays {
-  private readonly pending = new Map<NodeJS.Timeout, () => void>();
-
-  wait(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(timer);
-        resolve();
-      }, ms);
-      this.pending.set(timer, resolve);
-    });
-  }
-
-  releaseAll(): void {
-    for (const [timer, resolve] of this.pending) {
-      clearTimeout(timer);
-      resolve();
-    }
-    this.pending.clear();
-  }
-}
-
 const GATEWAY_PAGE = (status: number): string =>
   `<html>\r\n<head><title>${status} ${STATUS_CODES[status]}</title></head>\r\n<body>\r\n<center><h1>${status} ${STATUS_CODES[status]}</h1></center>\r\n</body>\r\n</html>\r\n`;
 
@@ -410,9 +386,18 @@ export async function startFakeThreatLocker(opts: FakeThreatLockerOptions = {}):
   const orgs = new OrgTree(fleet.organizations);
   const store = new ComputerStore(orgs);
   const faults = new FaultPlan();
-  const delays = new Delays();
+  // Pending `delay` faults, released early on close so no timer outlives the server.
+  const delays = new Map<NodeJS.Timeout, () => void>();
+  const wait = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        delays.delete(timer);
+        resolve();
+      }, ms);
+      delays.set(timer, resolve);
+    });
   let log: FakeRequestLogEntry[] = [];
-  let addRng: Rng;
+  let addRng = createRng(seed ^ 0xadd);
 
   const addComputer = (partial: Partial<FakeComputer> = {}): FakeComputer => {
     const computerId = partial.computerId !== undefined ? partial.computerId : addRng.guid();
@@ -556,7 +541,7 @@ export async function startFakeThreatLocker(opts: FakeThreatLockerOptions = {}):
   const orgMatches = (org: FakeOrganization, search: string): boolean =>
     search === '' || org.name.toLowerCase().includes(search) || org.displayName.toLowerCase().includes(search);
 
-  const childOrganizations = (call: Call): Answer => {
+  const listChildOrganizations = (call: Call): Answer => {
     const dto = jsonObject(call);
     const [pageNumber, pageSize] = pageArgs(dto);
     const search = field(dto, 'searchText', 'string', '').trim().toLowerCase();
@@ -570,7 +555,7 @@ export async function startFakeThreatLocker(opts: FakeThreatLockerOptions = {}):
     return { body: page.map(organizationRow), headers };
   };
 
-  const forMoveComputers = (call: Call): Answer => {
+  const listForMoveComputers = (call: Call): Answer => {
     const search = (call.query.searchtext ?? '').trim().toLowerCase();
     const found = [call.org, ...orgs.descendantsOf(call.org)].filter((o) => orgMatches(o, search));
     return { body: found.map((o) => ({ label: o.displayName, value: o.organizationId })).sort((a, b) => a.label.localeCompare(b.label)) };
@@ -592,8 +577,8 @@ export async function startFakeThreatLocker(opts: FakeThreatLockerOptions = {}):
     ['computer/computergetbyallparameters', { method: 'POST', operation: 'ComputerGetByAllParameters', handle: listComputers }],
     ['computer/computergetforeditbyid', { method: 'GET', operation: 'ComputerGetForEditById', handle: getForEdit }],
     ['computer/computerupdateforedit', { method: 'PATCH', operation: 'ComputerUpdateForEdit', handle: updateForEdit }],
-    ['organization/organizationgetchildorganizationsbyparameters', { method: 'POST', operation: 'OrganizationGetChildOrganizationsByParameters', handle: childOrganizations }],
-    ['organization/organizationgetformovecomputers', { method: 'GET', operation: 'OrganizationGetForMoveComputers', handle: forMoveComputers }],
+    ['organization/organizationgetchildorganizationsbyparameters', { method: 'POST', operation: 'OrganizationGetChildOrganizationsByParameters', handle: listChildOrganizations }],
+    ['organization/organizationgetformovecomputers', { method: 'GET', operation: 'OrganizationGetForMoveComputers', handle: listForMoveComputers }],
     ['organization/organizationgetlistfornav', { method: 'GET', operation: 'OrganizationGetListForNav', handle: listForNav }],
   ]);
 
@@ -611,7 +596,7 @@ export async function startFakeThreatLocker(opts: FakeThreatLockerOptions = {}):
     return org;
   };
 
-  const handlePortal = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+  const handlePortal = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
     const [rawPath = '', rawQuery = ''] = request.url.split('?', 2);
     const route = ROUTES.get(/^\/portalapi\/(.+?)\/?$/i.exec(rawPath)?.[1]?.toLowerCase() ?? '');
     const raw = typeof request.body === 'string' ? request.body : '';
@@ -631,11 +616,12 @@ export async function startFakeThreatLocker(opts: FakeThreatLockerOptions = {}):
       at: new Date().toISOString(),
     };
     log.push(entry);
-    const send = (status: number, payload: unknown, headers: Record<string, string> = {}): void => {
+    if (log.length > MAX_LOG) log.shift();
+    const send = (status: number, payload: unknown, headers: Record<string, string> = {}): FastifyReply => {
       entry.status = status;
       const isText = typeof payload === 'string';
       const type = isText && payload.startsWith('<') ? 'text/html' : isText ? 'text/plain' : 'application/json';
-      void reply
+      return reply
         .code(status)
         .headers({ 'content-type': `${type}; charset=utf-8`, ...headers })
         .send(isText ? payload : JSON.stringify(payload));
@@ -651,7 +637,7 @@ export async function startFakeThreatLocker(opts: FakeThreatLockerOptions = {}):
         case 'reset':
           reply.hijack();
           request.raw.socket.destroy();
-          return;
+          return undefined;
         case 'empty':
           return send(200, '', { 'content-type': 'application/json; charset=utf-8' });
         case 'null':
@@ -659,14 +645,14 @@ export async function startFakeThreatLocker(opts: FakeThreatLockerOptions = {}):
         case 'status':
           return send(fault.status, fault.body === undefined ? defaultFaultBody(fault.status) : fault.body, fault.retryAfter === undefined ? {} : { 'retry-after': fault.retryAfter });
         case 'delay':
-          await delays.wait(fault.ms);
+          await wait(fault.ms);
       }
       const query = Object.fromEntries([...new URLSearchParams(rawQuery)].map(([k, v]) => [k.toLowerCase(), v]));
       const answer = route.handle({ body, query, org: authenticate(request) });
-      send(200, answer.body, answer.headers);
+      return send(200, answer.body, answer.headers);
     } catch (error) {
       const status = error instanceof PortalError ? error.status : 500;
-      send(status, errorBody(status, error instanceof PortalError ? error.message : 'An unexpected error occurred.'));
+      return send(status, errorBody(status, error instanceof PortalError ? error.message : 'An unexpected error occurred.'));
     }
   };
 
@@ -693,7 +679,7 @@ export async function startFakeThreatLocker(opts: FakeThreatLockerOptions = {}):
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new PortalError(400, 'The request body must be a JSON object.');
     return body as Json;
   };
-  const found = <T>(value: T | undefined): T => {
+  const orNotFound = <T>(value: T | undefined): T => {
     if (value === undefined) throw new PortalError(404, 'Computer not found.');
     return value;
   };
@@ -704,8 +690,8 @@ export async function startFakeThreatLocker(opts: FakeThreatLockerOptions = {}):
   });
   app.get('/__admin/computers', async () => admin.list());
   app.post('/__admin/computers', async (r, reply) => reply.code(201).send(admin.add(adminBody(r))));
-  app.get('/__admin/computers/:id', async (r: IdRequest) => found(admin.get(r.params.id)));
-  app.patch('/__admin/computers/:id', async (r: IdRequest) => found(admin.update(r.params.id, adminBody(r))));
+  app.get('/__admin/computers/:id', async (r: IdRequest) => orNotFound(admin.get(r.params.id)));
+  app.patch('/__admin/computers/:id', async (r: IdRequest) => orNotFound(admin.update(r.params.id, adminBody(r))));
   app.delete('/__admin/computers/:id', async (r: IdRequest, reply) => {
     if (!admin.remove(r.params.id)) throw new PortalError(404, 'Computer not found.');
     return reply.code(204).send();
@@ -713,9 +699,9 @@ export async function startFakeThreatLocker(opts: FakeThreatLockerOptions = {}):
   app.post('/__admin/computers/:id/rename', async (r: IdRequest) => {
     const { computerName } = adminBody(r);
     if (typeof computerName !== 'string' && computerName !== null) throw new PortalError(400, 'computerName must be a string or null.');
-    return found(admin.rename(r.params.id, computerName));
+    return orNotFound(admin.rename(r.params.id, computerName));
   });
-  app.post('/__admin/computers/:id/mark-deleted', async (r: IdRequest) => found(admin.markDeleted(r.params.id)));
+  app.post('/__admin/computers/:id/mark-deleted', async (r: IdRequest) => orNotFound(admin.markDeleted(r.params.id)));
   app.post('/__admin/faults', async (r, reply) => {
     const parsed = faultSchema.safeParse(adminBody(r));
     if (!parsed.success) throw new PortalError(400, `Invalid fault: ${z.prettifyError(parsed.error)}`);
@@ -745,7 +731,10 @@ export async function startFakeThreatLocker(opts: FakeThreatLockerOptions = {}):
     rootOrganizationId: orgs.root.organizationId,
     admin,
     async close() {
-      delays.releaseAll();
+      for (const [timer, release] of delays) {
+        clearTimeout(timer);
+        release();
+      }
       await app.close();
     },
   };

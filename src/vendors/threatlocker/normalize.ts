@@ -2,17 +2,9 @@
  * The one function that turns a raw ThreatLocker computer row into snapshot columns.
  * Used by sync-device and by the collector, so both always agree. Pure: no I/O, no clock.
  */
-import type { SnapshotAttributes } from '../../db/schema.js';
+import { NO_ATTRIBUTES, type NormalizedDevice } from '../../inventory/device.js';
 import { canonicalHostname } from '../../inventory/hostname.js';
 import type { ThreatLockerComputer } from './schema.js';
-
-export interface NormalizedDevice {
-  /** The stable vendor id: ThreatLocker `computerId`, NinjaOne numeric `id`. */
-  readonly vendorDeviceKey: string;
-  readonly attributes: SnapshotAttributes;
-  /** The vendor's row exactly as received, stored in `device_snapshot.raw`. */
-  readonly raw: unknown;
-}
 
 export type NormalizeFailure = {
   readonly code: 'missing_computer_id' | 'missing_hostname';
@@ -117,6 +109,7 @@ export function normalizeThreatLockerComputer(row: ThreatLockerComputer): Normal
       vendorDeviceKey: key,
       raw: row,
       attributes: {
+        ...NO_ATTRIBUTES,
         hostname,
         canonical_hostname: canonicalHostname(hostname),
         // The editable portal name; when never set, the portal itself shows the hostname.

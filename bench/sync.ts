@@ -1,0 +1,167 @@
+/**
+ * sync-device benchmark: fleets of 1k / 10k / 50k computers in the fake (zero added latency),
+ * on PGlite and PostgreSQL, through the HTTP layer (`app.inject`).
+ *
+ * Measures, per database and fleet size:
+ *  - sequential syncs by computer_id and by hostname: p50 / p95 / max latency, vendor requests
+ *    per sync;
+ *  - throughput with 16 syncs in flight;
+ *  - the original system's method as a baseline (page the whole fleet, pick the device, write
+ *    it), and the ratio of its median to ours.
+ */
+import { pino } from 'pino';
+import { createDeps, type Deps } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import type { DatabaseKind } from '../src/db/database.js';
+import { seedTodayFromThreatLocker } from '../src/demo.js';
+import { createRng } from '../src/fakes/rng.js';
+import { buildServer } from '../src/http/server.js';
+import { replaceDeviceSnapshot } from '../src/inventory/store.js';
+import { normalizeThreatLockerComputer } from '../src/vendors/threatlocker/normalize.js';
+import type { ThreatLockerComputer } from '../src/vendors/threatlocker/schema.js';
+import { benchDatabase, ms, postgresAvailable, startRemoteFake, summarize, table, type LatencySummary } from './lib.js';
+
+export interface SyncBenchOptions {
+  readonly sizes: readonly number[];
+  readonly databases: readonly DatabaseKind[];
+  /** Sequential syncs per mode. */
+  readonly iterations: number;
+  /** Syncs in the concurrency run. */
+  readonly concurrentTotal: number;
+  readonly concurrency: number;
+}
+
+interface Row {
+  db: DatabaseKind;
+  size: number;
+  byId: LatencySummary & { requests: number };
+  byHostname: LatencySummary & { requests: number };
+  throughput: number;
+  baseline: LatencySummary & { requests: number };
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t = performance.now();
+  await fn();
+  return performance.now() - t;
+}
+
+/** The original system's lookup: every page of the fleet, then a linear search, then the write. */
+async function fullScanSync(deps: Deps, computerId: string): Promise<void> {
+  let found: ThreatLockerComputer | undefined;
+  for await (const page of deps.threatlocker.listComputers(500)) {
+    found ??= page.find((c) => c.computerId === computerId);
+  }
+  if (!found) throw new Error(`baseline did not find ${computerId}`);
+  const n = normalizeThreatLockerComputer(found);
+  if (!n.ok) throw new Error(n.error.message);
+  await replaceDeviceSnapshot(deps.db, deps.vendorIds.ThreatLocker, deps.clock.today(), n.device, 'sync');
+}
+
+async function benchOne(db: DatabaseKind, size: number, o: SyncBenchOptions): Promise<Row> {
+  const fake = await startRemoteFake(size, 42);
+  const database = await benchDatabase(db);
+  const deps = await createDeps(loadConfig({ LOG_LEVEL: 'silent' }), {
+    logger: pino({ level: 'silent' }),
+    database,
+    skipMigrations: true,
+    threatlocker: { baseUrl: fake.baseUrl, apiKey: fake.apiKey, organizationId: undefined, timeoutMs: 60_000 },
+  });
+  const app = await buildServer(deps);
+  try {
+    // A realistic table: today's full snapshot is already there, as after the nightly run.
+    await seedTodayFromThreatLocker(deps);
+    const computers: ThreatLockerComputer[] = [];
+    for await (const page of deps.threatlocker.listComputers()) computers.push(...page);
+    const rng = createRng(size);
+    const pick = () => computers[rng.int(0, computers.length - 1)] as ThreatLockerComputer;
+
+    const sync = async (body: Record<string, string>) => {
+      const res = await app.inject({ method: 'POST', url: '/api/threatlocker/sync-device', payload: body });
+      if (res.statusCode !== 200) throw new Error(`sync answered ${res.statusCode}: ${res.body}`);
+    };
+    const sequential = async (make: () => Record<string, string>) => {
+      await fake.clearRequests();
+      const samples: number[] = [];
+      for (let i = 0; i < o.iterations; i++) {
+        const body = make();
+        samples.push(await timed(() => sync(body)));
+      }
+      return { ...summarize(samples), requests: (await fake.requestCount()) / o.iterations };
+    };
+
+    for (let i = 0; i < 30; i++) await sync({ computer_id: String(pick().computerId) }); // warm-up
+    const byId = await sequential(() => ({ computer_id: String(pick().computerId) }));
+    const byHostname = await sequential(() => ({ hostname: String(pick().hostname).toLowerCase() }));
+
+    let next = 0;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: o.concurrency }, async () => {
+        while (next < o.concurrentTotal) {
+          next++;
+          await sync({ computer_id: String(pick().computerId) });
+        }
+      }),
+    );
+    const throughput = o.concurrentTotal / ((performance.now() - started) / 1000);
+
+    await fake.clearRequests();
+    const baselineRuns = size >= 50_000 ? 3 : size >= 10_000 ? 5 : 10;
+    const baselineSamples: number[] = [];
+    for (let i = 0; i < baselineRuns; i++) {
+      const id = String(pick().computerId);
+      baselineSamples.push(await timed(() => fullScanSync(deps, id)));
+    }
+    const baseline = { ...summarize(baselineSamples), requests: (await fake.requestCount()) / baselineRuns };
+    return { db, size, byId, byHostname, throughput, baseline };
+  } finally {
+    await app.close();
+    await deps.close();
+    await database.close();
+    await fake.close();
+  }
+}
+
+export async function runSyncBench(o: SyncBenchOptions): Promise<void> {
+  const dbs: DatabaseKind[] = [];
+  for (const d of o.databases) {
+    if (d === 'postgres' && !(await postgresAvailable())) {
+      console.log('PostgreSQL is not reachable (set BENCH_DATABASE_URL); skipping it.');
+      continue;
+    }
+    dbs.push(d);
+  }
+  console.log(
+    `sync-device benchmark — ${o.iterations} sequential syncs per mode, ${o.concurrentTotal} at concurrency ${o.concurrency}; ` +
+      'latencies in ms, through the HTTP layer; fake vendor in its own process, zero added latency\n',
+  );
+  const rows: Row[] = [];
+  for (const db of dbs) {
+    for (const size of o.sizes) {
+      process.stderr.write(`  ${db}, ${size} devices…\n`);
+      rows.push(await benchOne(db, size, o));
+    }
+  }
+  console.log(
+    table(
+      ['db', 'devices', 'by id p50', 'p95', 'max', 'req/sync', 'by host p50', 'p95', 'max', 'req/sync', 'syncs/s @16', 'full-scan p50', 'req/sync', 'speed-up (p50)'],
+      rows.map((r) => [
+        r.db,
+        r.size.toLocaleString('en-US'),
+        ms(r.byId.p50),
+        ms(r.byId.p95),
+        ms(r.byId.max),
+        r.byId.requests.toFixed(2),
+        ms(r.byHostname.p50),
+        ms(r.byHostname.p95),
+        ms(r.byHostname.max),
+        r.byHostname.requests.toFixed(2),
+        r.throughput.toFixed(0),
+        ms(r.baseline.p50),
+        r.baseline.requests.toFixed(0),
+        `${(r.baseline.p50 / r.byId.p50).toFixed(0)}×`,
+      ]),
+    ),
+  );
+}
