@@ -13,7 +13,6 @@ import { pino } from 'pino';
 import { createDeps, type Deps } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import type { DatabaseKind } from '../src/db/database.js';
-import { seedTodayFromThreatLocker } from '../src/demo.js';
 import { createRng } from '../src/fakes/rng.js';
 import { buildServer } from '../src/http/server.js';
 import { replaceDeviceSnapshot } from '../src/inventory/store.js';
@@ -70,7 +69,7 @@ async function benchOne(db: DatabaseKind, size: number, o: SyncBenchOptions): Pr
   const app = await buildServer(deps);
   try {
     // A realistic table: today's full snapshot is already there, as after the nightly run.
-    await seedTodayFromThreatLocker(deps);
+    await deps.runs.runAndWait({ collectors: ['threatlocker'], trigger: 'cli' });
     const computers: ThreatLockerComputer[] = [];
     for await (const page of deps.threatlocker.listComputers()) computers.push(...page);
     const rng = createRng(size);

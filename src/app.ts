@@ -7,6 +7,8 @@ import { systemClock, type Clock } from './clock.js';
 import type { Config, ThreatLockerConfig } from './config.js';
 import { migrateToLatest, openDatabase, type Database } from './db/database.js';
 import { loadVendorIds } from './inventory/vendors.js';
+import { CollectorRuns } from './collectors/runs.js';
+import { threatlockerSource } from './collectors/threatlocker.js';
 import { createLogger } from './logger.js';
 import type { SyncDeps } from './sync/sync-device.js';
 import type { RetryPolicy } from './vendors/http.js';
@@ -16,6 +18,7 @@ export interface Deps extends SyncDeps {
   readonly config: Config;
   readonly database: Database;
   readonly threatlocker: ThreatLockerClient;
+  readonly runs: CollectorRuns;
   /** Releases everything createDeps opened (the database, vendor connections). */
   close(): Promise<void>;
 }
@@ -44,6 +47,20 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
     if (!options.skipMigrations) await migrateToLatest(database.db);
     const vendorIds = await loadVendorIds(database.db);
     const threatlocker = new ThreatLockerClient({ ...tl, logger, retry: options.vendorRetry });
+    const runs = new CollectorRuns({
+      db: database.db,
+      clock,
+      logger,
+      vendorIds,
+      sources: {
+        threatlocker: () => threatlockerSource(threatlocker, logger),
+      },
+      settings: {
+        maxDropPercent: config.collectors.maxDropPercent,
+        heartbeatMs: config.collectors.heartbeatMs,
+        staleAfterMs: config.collectors.staleAfterMs,
+      },
+    });
     return {
       config,
       clock,
@@ -52,7 +69,10 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
       db: database.db,
       vendorIds,
       threatlocker,
+      runs,
       async close() {
+        // Running collectors stop first (they end as cancelled, their staging cleared).
+        await runs.shutdown();
         await threatlocker.close();
         if (ownsDatabase) await database.close();
       },

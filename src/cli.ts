@@ -1,14 +1,20 @@
 #!/usr/bin/env node
 /**
- * inventory-hub — serve | migrate | sync-device.
+ * inventory-hub — serve | migrate | collect | retention | sync-device.
  * Every command calls the same library functions the HTTP API uses.
  */
+import { hostname } from 'node:os';
+import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
 import type { Logger } from 'pino';
 import { createDeps, type Deps } from './app.js';
+import { systemClock } from './clock.js';
+import { applyRetention, planRetention } from './collectors/retention.js';
+import { COLLECTORS, type CollectorName } from './collectors/runs.js';
+import { hubSchedule } from './collectors/scheduler.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { migrateToLatest, openDatabase } from './db/database.js';
-import { seedTodayFromThreatLocker, startDemoVendors, type DemoVendors } from './demo.js';
+import { fillDemoDay, startDemoVendors, type DemoVendors } from './demo.js';
 import { buildServer } from './http/server.js';
 import { createLogger } from './logger.js';
 import { DEFAULT_UPDATED_BY, syncThreatLockerDevice } from './sync/sync-device.js';
@@ -35,13 +41,21 @@ async function serve(): Promise<void> {
     if (!config.threatlocker) demo = await startDemoVendors(logger, config.threatlockerTimeoutMs);
     deps = await createDeps(config, { logger, threatlocker: demo?.threatlocker });
     logger.info({ database: deps.database.kind, location: deps.database.location, timeZone: config.timeZone }, 'database ready');
-    if (demo) await seedTodayFromThreatLocker(deps);
+    if (demo) await fillDemoDay(deps);
     const app = await buildServer(deps);
     const address = await app.listen({ port: config.port, host: config.host });
     logger.info({ url: address, docs: `${address}/api/docs`, version: VERSION }, `Inventory Hub listening on ${address}`);
+    const scheduler = config.collectors.schedulerEnabled ? hubSchedule(deps, `${hostname()}:${process.pid}`) : undefined;
+    if (scheduler) {
+      scheduler.start();
+      logger.info({ timeZone: config.timeZone, next: scheduler.nextRuns() }, 'scheduler started');
+    } else {
+      logger.info('scheduler disabled (SCHEDULER_ENABLED=false)');
+    }
     installShutdown(logger, async () => {
+      await scheduler?.stop();
       await app.close(); // stops accepting, lets in-flight requests finish
-      await deps?.close(); // vendor connections, then the database (PGlite flushes to disk)
+      await deps?.close(); // running collectors cancelled, vendor connections, then the database
       await demo?.close();
     });
   } catch (err) {
@@ -113,6 +127,87 @@ async function syncDevice(opts: { computerId?: string; hostname?: string; update
   }
 }
 
+/** Shows a run's progress: a bar on a terminal, JSON log lines otherwise. */
+async function followRun(deps: Deps, jobIds: readonly string[], done: Promise<void>): Promise<void> {
+  const tty = process.stderr.isTTY === true;
+  const multi = tty ? new MultiBar({ format: ' {name} |{bar}| {value}/{total} devices | {message}', hideCursor: true, clearOnComplete: false }, Presets.shades_classic) : undefined;
+  const bars = new Map<string, SingleBar>();
+  let finished = false;
+  void done.finally(() => (finished = true));
+  let lastLog = 0;
+  for (;;) {
+    const jobs = await deps.db.selectFrom('job_runs').selectAll().where('job_id', 'in', jobIds).execute();
+    for (const j of jobs) {
+      const total = j.devices_total ?? Math.max(j.devices_fetched, 1);
+      if (multi) {
+        let bar = bars.get(j.job_id);
+        if (!bar) {
+          bar = multi.create(total, 0, { name: j.job_name.padEnd(22), message: '' });
+          bars.set(j.job_id, bar);
+        }
+        bar.setTotal(total);
+        bar.update(j.status === 'completed' ? total : j.devices_fetched, { message: j.message ?? '' });
+      } else if (Date.now() - lastLog > 2_000 || finished) {
+        deps.logger.info({ job: j.job_id, collector: j.job_name, status: j.status, fetched: j.devices_fetched, total: j.devices_total }, j.message ?? '');
+      }
+    }
+    if (!multi && Date.now() - lastLog > 2_000) lastLog = Date.now();
+    if (finished) break;
+    await new Promise((r) => setTimeout(r, tty ? 200 : 500));
+  }
+  multi?.stop();
+}
+
+async function collectCommand(which: string, opts: { force?: boolean; dryRun?: boolean }): Promise<void> {
+  const config = configOrExit();
+  if (!config.threatlocker) {
+    process.stderr.write('collect needs real vendor credentials (THREATLOCKER_API_KEY …); `serve` without them runs the demo.\n');
+    process.exit(2);
+  }
+  const deps = await createDeps(config, { logger: createLogger(config.logLevel) });
+  try {
+    const collectors = which === 'all' ? COLLECTORS.filter((c) => deps.runs.configured(c)) : [which as CollectorName];
+    const started = await deps.runs.start({ collectors, force: opts.force ?? false, dryRun: opts.dryRun ?? false, trigger: 'cli' });
+    if (!started.ok) {
+      process.stderr.write(
+        started.reason === 'busy'
+          ? `A ${started.job.job_name} run is already in progress (${started.job.job_id}).\n`
+          : `The ${started.collector} collector is not configured.\n`,
+      );
+      process.exitCode = 2;
+      return;
+    }
+    await followRun(deps, started.jobs.map((j) => j.job_id), started.done);
+    const jobs = await deps.db.selectFrom('job_runs').selectAll().where('batch_id', '=', started.batch.batch_id).execute();
+    for (const j of jobs) process.stdout.write(`${j.job_name}: ${j.status} — ${j.message}\n`);
+    process.exitCode = jobs.every((j) => j.status === 'completed') ? 0 : 1;
+  } finally {
+    await deps.close();
+  }
+}
+
+async function retentionCommand(opts: { dryRun?: boolean }): Promise<void> {
+  const config = configOrExit();
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    await migrateToLatest(database.db);
+    const today = systemClock(config.timeZone).today();
+    const days = config.collectors.retentionDays;
+    const plan = opts.dryRun
+      ? await planRetention(database.db, today, days)
+      : (await applyRetention(database.db, today, days, createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel))).plan;
+    const rows = plan.deletes.reduce((n, d) => n + d.rows, 0);
+    process.stdout.write(
+      `Daily snapshots are kept from ${plan.cutoff} on (SNAPSHOT_RETENTION_DAYS=${days}); older days keep each month's last collected day.\n`,
+    );
+    for (const d of plan.deletes) process.stdout.write(`  ${opts.dryRun ? 'would delete' : 'deleted'} ${d.snapshot_date} ${d.vendor}: ${d.rows} rows\n`);
+    for (const d of plan.monthEndsKept) process.stdout.write(`  keep (month end) ${d.snapshot_date} ${d.vendor}: ${d.rows} rows\n`);
+    process.stdout.write(`${opts.dryRun ? 'Would delete' : 'Deleted'} ${rows} rows from ${plan.deletes.length} vendor-days.\n`);
+  } finally {
+    await database.close();
+  }
+}
+
 function nonEmpty(value: string): string {
   if (value.trim() === '') throw new InvalidArgumentError('must not be empty');
   return value.trim();
@@ -125,6 +220,21 @@ const program = new Command()
 
 program.command('serve').description('run the HTTP API (demo vendors when no credentials are configured)').action(serve);
 program.command('migrate').description('apply database migrations and exit').action(migrate);
+program
+  .command('collect')
+  .description('collect a vendor\'s whole fleet for today (threatlocker, ninja or all)')
+  .argument('<collector>', 'threatlocker | ninja | all', (v) => {
+    if (!['all', ...COLLECTORS].includes(v)) throw new InvalidArgumentError(`must be one of all, ${COLLECTORS.join(', ')}`);
+    return v;
+  })
+  .option('--force', 'accept a fleet that shrank by more than COLLECTOR_MAX_DROP_PERCENT')
+  .option('--dry-run', 'fetch and check, but do not replace the day')
+  .action(collectCommand);
+program
+  .command('retention')
+  .description('delete daily snapshots older than SNAPSHOT_RETENTION_DAYS, keeping month ends')
+  .option('--dry-run', 'print what would be deleted and change nothing')
+  .action(retentionCommand);
 program
   .command('sync-device')
   .description('re-read one ThreatLocker computer and replace today\'s snapshot')

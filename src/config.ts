@@ -6,6 +6,7 @@
  */
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { Cron } from 'croner';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -15,6 +16,26 @@ export interface ThreatLockerConfig {
   readonly apiKey: string;
   readonly organizationId: string | undefined;
   readonly timeoutMs: number;
+}
+
+export interface NinjaConfig {
+  /** Regional host, e.g. https://app.ninjarmm.com (no path). */
+  readonly baseUrl: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** Optional: use the refresh-token grant (rotated tokens are stored in the database). */
+  readonly refreshToken: string | undefined;
+  readonly timeoutMs: number;
+}
+
+export interface CollectorConfig {
+  /** Refuse a collection whose fleet shrank by more than this (percent) unless forced. */
+  readonly maxDropPercent: number;
+  readonly retentionDays: number;
+  readonly schedulerEnabled: boolean;
+  readonly cron: { readonly threatlocker: string; readonly ninja: string; readonly retention: string };
+  readonly heartbeatMs: number;
+  readonly staleAfterMs: number;
 }
 
 export interface Config {
@@ -30,6 +51,10 @@ export interface Config {
   readonly threatlocker: ThreatLockerConfig | undefined;
   /** Timeout used for the vendor client in demo mode and whenever no key is configured. */
   readonly threatlockerTimeoutMs: number;
+  /** `undefined` when NinjaOne is not configured: `serve` then runs a demo NinjaOne. */
+  readonly ninja: NinjaConfig | undefined;
+  readonly ninjaTimeoutMs: number;
+  readonly collectors: CollectorConfig;
 }
 
 export class ConfigError extends Error {
@@ -109,7 +134,41 @@ const envSchema = z.object({
     'THREATLOCKER_ORGANIZATION_ID must be a GUID',
   ),
   THREATLOCKER_TIMEOUT_MS: intInRange('THREATLOCKER_TIMEOUT_MS', 100, 600_000, 30_000),
+  NINJA_BASE_URL: optionalString.refine((v) => {
+    if (v === undefined) return true;
+    try {
+      const u = new URL(v);
+      return u.protocol === 'https:' || u.protocol === 'http:';
+    } catch {
+      return false;
+    }
+  }, 'NINJA_BASE_URL must be an http(s) URL, e.g. https://app.ninjarmm.com'),
+  NINJA_CLIENT_ID: optionalString,
+  NINJA_CLIENT_SECRET: optionalString,
+  NINJA_REFRESH_TOKEN: optionalString,
+  NINJA_TIMEOUT_MS: intInRange('NINJA_TIMEOUT_MS', 100, 600_000, 30_000),
+  COLLECTOR_MAX_DROP_PERCENT: intInRange('COLLECTOR_MAX_DROP_PERCENT', 0, 100, 20),
+  SNAPSHOT_RETENTION_DAYS: intInRange('SNAPSHOT_RETENTION_DAYS', 1, 36_500, 65),
+  SCHEDULER_ENABLED: optionalString.transform((v, ctx) => {
+    if (v === undefined) return true;
+    const b = { true: true, false: false, '1': true, '0': false, yes: true, no: false }[v.toLowerCase()];
+    if (b === undefined) {
+      ctx.addIssue({ code: 'custom', message: `SCHEDULER_ENABLED must be true or false, got "${v}"` });
+      return z.NEVER;
+    }
+    return b;
+  }),
+  THREATLOCKER_COLLECT_CRON: optionalString.transform((v) => v ?? '10 2 * * *'),
+  NINJA_COLLECT_CRON: optionalString.transform((v) => v ?? '30 2 * * *'),
+  RETENTION_CRON: optionalString.transform((v) => v ?? '15 3 * * *'),
+  COLLECTOR_HEARTBEAT_SECONDS: intInRange('COLLECTOR_HEARTBEAT_SECONDS', 1, 3600, 5),
+  COLLECTOR_STALE_SECONDS: intInRange('COLLECTOR_STALE_SECONDS', 10, 86_400, 120),
 });
+
+/** Throws when `expression` is not a cron expression croner (the scheduler) accepts. */
+function validateCron(expression: string, timeZone: string): void {
+  new Cron(expression, { timezone: timeZone, paused: true }).stop();
+}
 
 function systemTimeZone(): string {
   return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
@@ -125,7 +184,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       // Never echo secret values back; the variable name alone is enough to act on.
-      problems.push(String(issue.path[0]).includes('API_KEY') ? `${String(issue.path[0])} is invalid` : issue.message);
+      const name = String(issue.path[0]);
+      problems.push(/API_KEY|SECRET|TOKEN/.test(name) ? `${name} is invalid` : issue.message);
     }
   }
   // Cross-field rules look at the raw values so that they are reported alongside type errors.
@@ -138,6 +198,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'THREATLOCKER_API_KEY is required when THREATLOCKER_API_BASE_URL or THREATLOCKER_ORGANIZATION_ID is set ' +
         '(leave all three unset to run the demo)',
     );
+  }
+  const ninjaVars = ['NINJA_BASE_URL', 'NINJA_CLIENT_ID', 'NINJA_CLIENT_SECRET'];
+  if (ninjaVars.some(has) || has('NINJA_REFRESH_TOKEN')) {
+    for (const name of ninjaVars) if (!has(name)) problems.push(`${name} is required when NinjaOne is configured (leave all NINJA_* unset to run the demo)`);
+  }
+  if (parsed.success) {
+    const d = parsed.data;
+    for (const [name, expr] of [
+      ['THREATLOCKER_COLLECT_CRON', d.THREATLOCKER_COLLECT_CRON],
+      ['NINJA_COLLECT_CRON', d.NINJA_COLLECT_CRON],
+      ['RETENTION_CRON', d.RETENTION_CRON],
+    ] as const) {
+      try {
+        validateCron(expr, d.INVENTORY_TIMEZONE ?? systemTimeZone());
+      } catch {
+        problems.push(`${name} must be a cron expression such as "10 2 * * *", got "${expr}"`);
+      }
+    }
+    if (d.COLLECTOR_STALE_SECONDS <= d.COLLECTOR_HEARTBEAT_SECONDS * 2) {
+      problems.push('COLLECTOR_STALE_SECONDS must be more than twice COLLECTOR_HEARTBEAT_SECONDS');
+    }
   }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
 
@@ -161,5 +242,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: (e.LOG_LEVEL ?? 'info') as Config['logLevel'],
     threatlocker,
     threatlockerTimeoutMs: e.THREATLOCKER_TIMEOUT_MS,
+    ninja:
+      e.NINJA_BASE_URL && e.NINJA_CLIENT_ID && e.NINJA_CLIENT_SECRET
+        ? Object.freeze({
+            baseUrl: e.NINJA_BASE_URL.replace(/\/+$/, ''),
+            clientId: e.NINJA_CLIENT_ID,
+            clientSecret: e.NINJA_CLIENT_SECRET,
+            refreshToken: e.NINJA_REFRESH_TOKEN,
+            timeoutMs: e.NINJA_TIMEOUT_MS,
+          })
+        : undefined,
+    ninjaTimeoutMs: e.NINJA_TIMEOUT_MS,
+    collectors: Object.freeze({
+      maxDropPercent: e.COLLECTOR_MAX_DROP_PERCENT,
+      retentionDays: e.SNAPSHOT_RETENTION_DAYS,
+      schedulerEnabled: e.SCHEDULER_ENABLED,
+      cron: Object.freeze({ threatlocker: e.THREATLOCKER_COLLECT_CRON, ninja: e.NINJA_COLLECT_CRON, retention: e.RETENTION_CRON }),
+      heartbeatMs: e.COLLECTOR_HEARTBEAT_SECONDS * 1000,
+      staleAfterMs: e.COLLECTOR_STALE_SECONDS * 1000,
+    }),
   });
 }

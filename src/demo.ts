@@ -7,9 +7,7 @@ import type { Logger } from 'pino';
 import type { Deps } from './app.js';
 import type { ThreatLockerConfig } from './config.js';
 import { startFakeThreatLocker, type FakeThreatLocker } from './fakes/threatlocker/index.js';
-import { replaceVendorDay } from './inventory/store.js';
-import type { NormalizedDevice } from './inventory/device.js';
-import { normalizeThreatLockerComputer } from './vendors/threatlocker/normalize.js';
+import { COLLECTORS } from './collectors/runs.js';
 
 export const DEMO_FLEET_SIZE = 700;
 export const DEMO_SEED = 20_251_008;
@@ -48,18 +46,15 @@ export async function startDemoVendors(logger: Logger, timeoutMs: number): Promi
   };
 }
 
-/** Fills today's ThreatLocker snapshot from the (demo) vendor through the real client. */
-export async function seedTodayFromThreatLocker(deps: Deps): Promise<{ devices: number; skipped: number }> {
-  const devices: NormalizedDevice[] = [];
-  let skipped = 0;
-  for await (const page of deps.threatlocker.listComputers()) {
-    for (const row of page) {
-      const r = normalizeThreatLockerComputer(row);
-      if (r.ok) devices.push(r.device);
-      else skipped++;
-    }
+/**
+ * Fills today's snapshots from the demo vendors through the real collectors, as the nightly
+ * schedule would. Throws if a collection fails (the demo would be empty otherwise).
+ */
+export async function fillDemoDay(deps: Deps): Promise<void> {
+  // Forced: a demo fleet may legitimately differ from what an earlier demo left in ./data.
+  const { jobs } = await deps.runs.runAndWait({ collectors: COLLECTORS.filter((c) => deps.runs.configured(c)), trigger: 'demo', force: true });
+  for (const j of jobs) {
+    if (j.status !== 'completed') throw new Error(`demo collection failed: ${j.job_name}: ${j.message}`);
+    deps.logger.info({ collector: j.job_name, devices: j.devices_written }, `demo: ${j.message}`);
   }
-  const written = await replaceVendorDay(deps.db, deps.vendorIds.ThreatLocker, deps.clock.today(), devices, 'collector');
-  deps.logger.info({ devices: written.devices, skipped, date: deps.clock.today() }, 'demo: today\'s ThreatLocker snapshot filled');
-  return { devices: written.devices, skipped };
 }

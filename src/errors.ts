@@ -15,6 +15,9 @@ export const ERROR_CODES = {
   HUB_ERR_VENDOR_TIMEOUT: { status: 500, meaning: 'The vendor did not answer within the configured timeout.' },
   HUB_ERR_VENDOR_MALFORMED: { status: 500, meaning: 'The vendor answered with data we cannot use.' },
   HUB_ERR_VENDOR_REQUEST: { status: 500, meaning: 'The vendor refused our request (another 4xx).' },
+  HUB_ERR_COLLECTOR_BUSY: { status: 409, meaning: 'A run of that collector is already queued or running.' },
+  HUB_ERR_RUN_NOT_FOUND: { status: 404, meaning: 'No collector batch or job with that id.' },
+  HUB_ERR_RUN_ENDED: { status: 409, meaning: 'The job already ended; there is nothing to cancel.' },
   HUB_ERR_DATABASE: { status: 500, meaning: 'The database failed; the change was rolled back.' },
   HUB_ERR_INTERNAL: { status: 500, meaning: 'An unexpected error; see the server log.' },
 } as const satisfies Record<string, { status: number; meaning: string }>;

@@ -163,6 +163,7 @@ export interface ScheduleClaimTable {
 export interface VendorTokenTable {
   vendor_id: number;
   refresh_token: string;
+  seed_sha256: string;
   updated_at: Timestamp;
 }
 

@@ -15,7 +15,9 @@ import {
 import type { Deps } from '../app.js';
 import { HubError, statusOf, type ErrorCode } from '../errors.js';
 import { VERSION } from '../version.js';
+import { collectorRoutes } from './routes/collectors.js';
 import { healthRoutes } from './routes/health.js';
+import { statusRoutes } from './routes/status.js';
 import { threatlockerRoutes } from './routes/threatlocker.js';
 
 /** Bodies are small JSON objects; anything bigger is a mistake or an attack. */
@@ -104,5 +106,7 @@ export async function buildServer(deps: Deps): Promise<FastifyInstance> {
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(healthRoutes(deps), { prefix: '/api' });
   await app.register(threatlockerRoutes(deps), { prefix: '/api/threatlocker' });
+  await app.register(statusRoutes(deps), { prefix: '/api' });
+  await app.register(collectorRoutes(deps), { prefix: '/api/collectors' });
   return app;
 }

@@ -14,6 +14,7 @@ const run = promisify(execFile);
 
 interface LogLine {
   msg?: string;
+  collector?: string;
   devices?: number;
   pid?: number;
   url?: string;
@@ -107,9 +108,11 @@ describe('npm start (demo mode)', () => {
     try {
       const row = await db.db
         .selectFrom('device_snapshot')
+        .innerJoin('vendor', 'vendor.id', 'device_snapshot.vendor_id')
+        .where('vendor.name', '=', 'ThreatLocker')
         .select((eb) => eb.fn.countAll<number>().as('n'))
         .executeTakeFirstOrThrow();
-      const seeded = lines.find((l) => l.msg?.startsWith("demo: today's ThreatLocker snapshot filled"))?.devices;
+      const seeded = lines.find((l) => l.msg?.startsWith('demo: Collected') && l.collector === 'threatlocker-collector')?.devices;
       expect(seeded).toBeGreaterThan(600);
       // The cURL sync replaced its device's row, so the day still holds exactly the seeded set.
       expect(Number(row.n)).toBe(seeded);

@@ -36,14 +36,15 @@ export function withId<T extends { computerId: string | null }>(row: T): T & { c
 
 export async function createHarness(
   kind: DatabaseKind,
-  options: { fake?: FakeThreatLockerOptions; timeoutMs?: number } = {},
+  options: { fake?: FakeThreatLockerOptions; timeoutMs?: number; env?: Record<string, string> } = {},
 ): Promise<Harness> {
   const database = await openTestDatabase(kind);
   const fake = await startFakeThreatLocker({ fleetSize: 60, ...options.fake });
   const clock = fixedClock(TEST_NOW, 'America/Chicago');
   const logLines: string[] = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) });
-  const config = loadConfig({ DATABASE_URL: '', THREATLOCKER_API_KEY: '' });
+  // Fast heartbeats so run-tracking tests do not wait; everything else at its defaults.
+  const config = loadConfig({ COLLECTOR_HEARTBEAT_SECONDS: '1', COLLECTOR_STALE_SECONDS: '30', ...options.env });
   const deps = await createDeps(config, {
     clock,
     logger,

@@ -1,9 +1,8 @@
 /**
  * The store on every test database: one-device replace and whole-day replace.
  */
-import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { replaceDeviceSnapshot, replaceVendorDay } from '../../src/inventory/store.js';
+import { replaceDeviceSnapshot } from '../../src/inventory/store.js';
 import { loadVendorIds, type VendorIds } from '../../src/inventory/vendors.js';
 import type { NormalizedDevice } from '../../src/inventory/device.js';
 import { normalizeThreatLockerComputer } from '../../src/vendors/threatlocker/normalize.js';
@@ -72,53 +71,5 @@ describe.each(TEST_DATABASES)('store on %s', (kind) => {
     expect(row.raw).toMatchObject({ computerId: ID(1), operatingSystem: 'Windows 11 Pro ' });
     expect(row.last_online).toEqual(new Date('2026-03-09T10:00:00Z'));
     expect(row).toMatchObject({ snapshot_date: '2026-03-10', source: 'sync', organization_name: 'Org', deny_count_7d: 3 });
-  });
-
-  it('replaceVendorDay swaps one vendor-day and nothing else', async () => {
-    await replaceVendorDay(db.db, vendors.ThreatLocker, '2026-03-09', [fullDevice(ID(1)), fullDevice(ID(2))], 'collector');
-    await replaceVendorDay(db.db, vendors.Ninja, '2026-03-10', [fullDevice(ID(9))], 'collector');
-    await replaceVendorDay(db.db, vendors.ThreatLocker, '2026-03-10', [fullDevice(ID(1)), fullDevice(ID(2))], 'collector');
-    const result = await replaceVendorDay(
-      db.db,
-      vendors.ThreatLocker,
-      '2026-03-10',
-      [fullDevice(ID(2)), fullDevice(ID(3)), fullDevice(ID(3), { computerName: 'later row wins' })],
-      'collector',
-    );
-    expect(result).toEqual({ devices: 2, newIdentities: 1, deletedSnapshots: 2 });
-    const rows = await db.db
-      .selectFrom('device_snapshot')
-      .innerJoin('device_identity', 'device_identity.id', 'device_snapshot.device_identity_id')
-      .select(['snapshot_date', 'device_snapshot.vendor_id', 'vendor_device_key', 'display_name'])
-      .orderBy('snapshot_date')
-      .orderBy('vendor_device_key')
-      .execute();
-    expect(rows.map((r) => [r.snapshot_date, r.vendor_id === vendors.Ninja ? 'N' : 'T', r.vendor_device_key.slice(0, 8), r.display_name])).toEqual([
-      ['2026-03-09', 'T', '00000001', 'HOST-0000 | User'],
-      ['2026-03-09', 'T', '00000002', 'HOST-0000 | User'],
-      ['2026-03-10', 'T', '00000002', 'HOST-0000 | User'],
-      ['2026-03-10', 'T', '00000003', 'later row wins'],
-      ['2026-03-10', 'N', '00000009', 'HOST-0000 | User'],
-    ]);
-    const first = await db.db.selectFrom('device_identity').selectAll().where('vendor_device_key', '=', ID(1)).executeTakeFirstOrThrow();
-    expect(first).toMatchObject({ first_seen_date: '2026-03-09', last_seen_date: '2026-03-10' });
-  });
-
-  it('replaceVendorDay rolls back completely when an insert fails', async () => {
-    await replaceVendorDay(db.db, vendors.ThreatLocker, '2026-03-10', [fullDevice(ID(1))], 'collector');
-    await sql`CREATE FUNCTION fail_on_host() RETURNS trigger LANGUAGE plpgsql AS $$
-              BEGIN IF NEW.display_name = 'boom' THEN RAISE EXCEPTION 'injected'; END IF; RETURN NEW; END $$`.execute(db.db);
-    await sql`CREATE TRIGGER fail_on_host BEFORE INSERT ON device_snapshot FOR EACH ROW EXECUTE FUNCTION fail_on_host()`.execute(db.db);
-    try {
-      const devices = Array.from({ length: 1200 }, (_, i) => fullDevice(ID(100 + i), i === 1100 ? { computerName: 'boom' } : {}));
-      await expect(replaceVendorDay(db.db, vendors.ThreatLocker, '2026-03-10', devices, 'collector')).rejects.toThrow();
-      const keys = await db.db.selectFrom('device_identity').select('vendor_device_key').execute();
-      expect(keys.map((k) => k.vendor_device_key)).toEqual([ID(1)]);
-      const snaps = await db.db.selectFrom('device_snapshot').select('device_identity_id').execute();
-      expect(snaps).toHaveLength(1);
-    } finally {
-      await sql`DROP TRIGGER fail_on_host ON device_snapshot`.execute(db.db);
-      await sql`DROP FUNCTION fail_on_host()`.execute(db.db);
-    }
   });
 });

@@ -74,10 +74,13 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     )`.execute(db);
 
   // NinjaOne rotates refresh tokens: the newest one is stored here, replaced atomically.
+  // `seed_sha256` fingerprints the configured token it descends from, so configuring a new
+  // one (after re-authorizing) replaces the stored chain instead of being shadowed by it.
   await sql`
     CREATE TABLE vendor_token (
       vendor_id integer PRIMARY KEY REFERENCES vendor (id),
       refresh_token text NOT NULL,
+      seed_sha256 text NOT NULL,
       updated_at timestamptz NOT NULL
     )`.execute(db);
 }

@@ -1,0 +1,60 @@
+/**
+ * ThreatLocker as a collector source: every computer of the managed organization and its
+ * children, page by page, normalized by the same function sync-device uses.
+ */
+import type { Logger } from 'pino';
+import type { NormalizedDevice } from '../inventory/device.js';
+import type { ThreatLockerClient } from '../vendors/threatlocker/client.js';
+import { normalizeThreatLockerComputer } from '../vendors/threatlocker/normalize.js';
+import type { CollectorSource } from './runner.js';
+
+/**
+ * ThreatLocker pages by offset over a sort key that can change under us (a computer renamed
+ * between two page requests moves, so another one slides onto a page already read). When a
+ * pass ends with fewer distinct computers than the fleet total the API reports, the fleet is
+ * read once more; staging keeps each computer once.
+ */
+const MAX_PASSES = 2;
+
+export function threatlockerSource(client: Pick<ThreatLockerClient, 'listComputers'>, logger: Logger): CollectorSource {
+  return {
+    vendor: 'ThreatLocker',
+    async *pages(signal) {
+      const seen = new Set<string>();
+      let withoutId = 0;
+      let total: number | undefined;
+      for (let pass = 1; pass <= MAX_PASSES; pass++) {
+        for await (const rows of client.listComputers()) {
+          if (signal.aborted) return;
+          const devices: NormalizedDevice[] = [];
+          let skipped = 0;
+          for (const row of rows) {
+            // Deleted computers are hidden by the request already; a row that still says so
+            // is not a protected device either.
+            if (row.isDeleted === true) continue;
+            const r = normalizeThreatLockerComputer(row);
+            if (r.ok) {
+              devices.push(r.device);
+              seen.add(r.device.vendorDeviceKey);
+            } else {
+              if (r.error.code === 'missing_computer_id') withoutId++;
+              else if (typeof row.computerId === 'string') seen.add(row.computerId.toLowerCase());
+              skipped++;
+              if (pass === 1) logger.warn({ code: r.error.code }, `ThreatLocker row skipped: ${r.error.message}`);
+            }
+          }
+          // Every row repeats the fleet's total (`totalRows`); it also feeds the progress bar.
+          if (typeof rows[0]?.totalRows === 'number') total = rows[0].totalRows;
+          yield { devices, skipped: pass === 1 ? skipped : 0, total };
+        }
+        const read = seen.size + withoutId;
+        if (total === undefined || read >= total) return;
+        if (pass < MAX_PASSES) {
+          logger.warn({ read, total }, 'ThreatLocker fleet changed while paging; reading it again to pick up moved computers');
+        } else {
+          logger.warn({ read, total }, 'ThreatLocker still reports more computers than were read; keeping what was read');
+        }
+      }
+    },
+  };
+}
