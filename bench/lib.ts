@@ -3,6 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
+import type { DepsOptions } from '../src/app.js';
+import type { CollectorName } from '../src/collectors/runs.js';
 import { migrateToLatest, openDatabase, type Database, type DatabaseKind } from '../src/db/database.js';
 
 export function percentile(sorted: readonly number[], p: number): number {
@@ -81,16 +83,16 @@ export async function benchDatabase(kind: DatabaseKind): Promise<Database> {
 
 export interface RemoteFake {
   readonly url: string;
-  readonly baseUrl: string;
-  readonly apiKey: string;
+  /** What createDeps needs to point the hub's clients at this fake. */
+  readonly vendorConfig: Pick<DepsOptions, 'threatlocker'>;
   /** Requests the fake has answered for one operation (or all). */
   requestCount(operation?: string): Promise<number>;
   clearRequests(): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function startRemoteFake(size: number, seed: number): Promise<RemoteFake> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'bench/fake-threatlocker.ts', String(size), String(seed)], {
+export async function startRemoteFake(vendor: CollectorName, size: number, seed: number): Promise<RemoteFake> {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'bench/fake-vendor.ts', vendor, String(size), String(seed)], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const first = await new Promise<string>((resolve, reject) => {
@@ -98,16 +100,21 @@ export async function startRemoteFake(size: number, seed: number): Promise<Remot
     rl.once('line', (l) => resolve(l));
     child.once('exit', (code) => reject(new Error(`fake exited with ${code}`)));
   });
-  const info = JSON.parse(first) as { url: string; baseUrl: string; apiKey: string };
+  const info = JSON.parse(first) as Record<string, string>;
+  const url = info.url as string;
+  const vendorConfig: Pick<DepsOptions, 'threatlocker'> = {
+    threatlocker: { baseUrl: info.baseUrl as string, apiKey: info.apiKey as string, organizationId: undefined, timeoutMs: 60_000 },
+  };
   return {
-    ...info,
+    url,
+    vendorConfig,
     async requestCount(operation) {
       const q = operation ? `?operation=${operation}` : '';
-      const res = await fetch(`${info.url}/__admin/requests/count${q}`);
+      const res = await fetch(`${url}/__admin/requests/count${q}`);
       return ((await res.json()) as { count: number }).count;
     },
     async clearRequests() {
-      await fetch(`${info.url}/__admin/requests`, { method: 'DELETE' });
+      await fetch(`${url}/__admin/requests`, { method: 'DELETE' });
     },
     async close() {
       const exited = new Promise((r) => child.once('exit', r));

@@ -1,9 +1,10 @@
 /**
  * npm run bench [-- <suite> …] [--sizes 1000,10000] [--db pglite,postgres] [--iterations N]
- * Suites: sync. Figures are printed, never asserted.
+ * Suites: sync, collect. Figures are printed, never asserted.
  */
 import { parseArgs } from 'node:util';
 import type { DatabaseKind } from '../src/db/database.js';
+import { runCollectBench } from './collect.js';
 import { runSyncBench } from './sync.js';
 
 const { values, positionals } = parseArgs({
@@ -29,8 +30,16 @@ for (const suite of suites) {
       concurrentTotal: Number(values.concurrent),
       concurrency: 16,
     });
+  } else if (suite === 'collect') {
+    await runCollectBench({
+      cases: [
+        { collector: 'threatlocker', size: 10_000 },
+        { collector: 'threatlocker', size: 100_000 },
+      ],
+      databases,
+    });
   } else {
-    console.error(`unknown benchmark suite "${suite}" (available: sync)`);
+    console.error(`unknown benchmark suite "${suite}" (available: sync, collect)`);
     process.exitCode = 2;
   }
 }

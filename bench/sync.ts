@@ -58,13 +58,13 @@ async function fullScanSync(deps: Deps, computerId: string): Promise<void> {
 }
 
 async function benchOne(db: DatabaseKind, size: number, o: SyncBenchOptions): Promise<Row> {
-  const fake = await startRemoteFake(size, 42);
+  const fake = await startRemoteFake('threatlocker', size, 42);
   const database = await benchDatabase(db);
   const deps = await createDeps(loadConfig({ LOG_LEVEL: 'silent' }), {
     logger: pino({ level: 'silent' }),
     database,
     skipMigrations: true,
-    threatlocker: { baseUrl: fake.baseUrl, apiKey: fake.apiKey, organizationId: undefined, timeoutMs: 60_000 },
+    ...fake.vendorConfig,
   });
   const app = await buildServer(deps);
   try {

@@ -38,8 +38,8 @@ async function serve(): Promise<void> {
   let demo: DemoVendors | undefined;
   let deps: Deps | undefined;
   try {
-    if (!config.threatlocker) demo = await startDemoVendors(logger, config.threatlockerTimeoutMs);
-    deps = await createDeps(config, { logger, threatlocker: demo?.threatlocker });
+    if (!config.threatlocker) demo = await startDemoVendors(logger, config);
+    deps = await createDeps(config, { logger, ...(demo ? { threatlocker: demo.threatlocker, ninja: demo.ninja } : {}) });
     logger.info({ database: deps.database.kind, location: deps.database.location, timeZone: config.timeZone }, 'database ready');
     if (demo) await fillDemoDay(deps);
     const app = await buildServer(deps);

@@ -1,14 +1,19 @@
 /**
- * Demo mode: with no ThreatLocker credentials, `serve` runs a simulated ThreatLocker in-process
- * (a deterministic fleet of ~700 computers), points the real client at it and fills today's
- * snapshots, so every endpoint can be tried on a fresh machine with no setup.
+ * Demo mode: with no ThreatLocker credentials, `serve` runs simulated ThreatLocker and NinjaOne
+ * APIs in-process — one deterministic catalogue of about 700 machines seen by both tools, with
+ * the differences real fleets have — points the real clients at them and fills today's
+ * snapshots through the real collectors, so every endpoint can be tried with no setup.
+ * Demo mode is all or nothing: NinjaOne credentials are ignored in it, so made-up devices
+ * never mix with a real tenant's.
  */
 import type { Logger } from 'pino';
 import type { Deps } from './app.js';
-import type { ThreatLockerConfig } from './config.js';
-import { startFakeThreatLocker, type FakeThreatLocker } from './fakes/threatlocker/index.js';
 import { COLLECTORS } from './collectors/runs.js';
+import type { Config, NinjaConfig, ThreatLockerConfig } from './config.js';
+import { startFakeNinja, type FakeNinja } from './fakes/ninja/index.js';
+import { startFakeThreatLocker, type FakeThreatLocker } from './fakes/threatlocker/index.js';
 
+/** Machines in the demo catalogue (each tool sees most of them, some twice, some not at all). */
 export const DEMO_FLEET_SIZE = 700;
 export const DEMO_SEED = 20_251_008;
 
@@ -25,24 +30,33 @@ export const SPEC_EXAMPLE_COMPUTER = {
 
 export interface DemoVendors {
   readonly threatlocker: ThreatLockerConfig;
-  readonly fake: FakeThreatLocker;
+  readonly ninja: NinjaConfig;
+  readonly fakes: { readonly threatlocker: FakeThreatLocker; readonly ninja: FakeNinja };
   close(): Promise<void>;
 }
 
-export async function startDemoVendors(logger: Logger, timeoutMs: number): Promise<DemoVendors> {
-  const fake = await startFakeThreatLocker({ seed: DEMO_SEED, fleetSize: DEMO_FLEET_SIZE - 1 });
+export async function startDemoVendors(logger: Logger, config: Config): Promise<DemoVendors> {
+  const [tl, ninja] = await Promise.all([
+    startFakeThreatLocker({ seed: DEMO_SEED, fleetSize: DEMO_FLEET_SIZE }),
+    startFakeNinja({ seed: DEMO_SEED, fleetSize: DEMO_FLEET_SIZE }),
+  ]);
   // The device of the specification's examples, so the README's cURL works as written.
-  fake.admin.add(SPEC_EXAMPLE_COMPUTER);
+  tl.admin.add(SPEC_EXAMPLE_COMPUTER);
   logger.warn(
-    { demoThreatLocker: fake.baseUrl, devices: DEMO_FLEET_SIZE },
-    'DEMO MODE: THREATLOCKER_API_KEY is not set, so the hub is talking to a simulated ThreatLocker with ' +
-      `${DEMO_FLEET_SIZE} made-up devices. To use your tenant, set THREATLOCKER_API_BASE_URL and THREATLOCKER_API_KEY ` +
-      '(and THREATLOCKER_ORGANIZATION_ID for an MSP parent key), then restart.',
+    { demoThreatLocker: tl.baseUrl, demoNinjaOne: ninja.baseUrl, machines: DEMO_FLEET_SIZE },
+    'DEMO MODE: THREATLOCKER_API_KEY is not set, so the hub is talking to simulated ThreatLocker and NinjaOne APIs ' +
+      `with about ${DEMO_FLEET_SIZE} made-up machines. To use your tenants, set THREATLOCKER_API_BASE_URL and ` +
+      'THREATLOCKER_API_KEY (and THREATLOCKER_ORGANIZATION_ID for an MSP parent key), and NINJA_BASE_URL, ' +
+      'NINJA_CLIENT_ID and NINJA_CLIENT_SECRET, then restart.',
   );
+  if (config.ninja) logger.warn('demo mode ignores the NINJA_* settings until ThreatLocker is configured too');
   return {
-    fake,
-    threatlocker: { baseUrl: fake.baseUrl, apiKey: fake.apiKey, organizationId: undefined, timeoutMs },
-    close: () => fake.close(),
+    threatlocker: { baseUrl: tl.baseUrl, apiKey: tl.apiKey, organizationId: undefined, timeoutMs: config.threatlockerTimeoutMs },
+    ninja: { baseUrl: ninja.baseUrl, clientId: ninja.clientId, clientSecret: ninja.clientSecret, refreshToken: undefined, timeoutMs: config.ninjaTimeoutMs },
+    fakes: { threatlocker: tl, ninja },
+    close: async () => {
+      await Promise.all([tl.close(), ninja.close()]);
+    },
   };
 }
 

@@ -8,6 +8,7 @@ import { createDeps, type Deps } from '../../src/app.js';
 import { fixedClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import type { DatabaseKind } from '../../src/db/database.js';
+import { startFakeNinja, type FakeNinja, type FakeNinjaOptions } from '../../src/fakes/ninja/index.js';
 import { startFakeThreatLocker, type FakeThreatLocker, type FakeThreatLockerOptions } from '../../src/fakes/threatlocker/index.js';
 import { buildServer } from '../../src/http/server.js';
 import { openTestDatabase, type TestDatabase } from './database.js';
@@ -16,6 +17,8 @@ export interface Harness {
   readonly kind: DatabaseKind;
   readonly database: TestDatabase;
   readonly fake: FakeThreatLocker;
+  /** Present when the harness was asked for NinjaOne. */
+  readonly ninja: FakeNinja | undefined;
   readonly deps: Deps;
   readonly app: FastifyInstance;
   readonly clock: ReturnType<typeof fixedClock>;
@@ -36,10 +39,17 @@ export function withId<T extends { computerId: string | null }>(row: T): T & { c
 
 export async function createHarness(
   kind: DatabaseKind,
-  options: { fake?: FakeThreatLockerOptions; timeoutMs?: number; env?: Record<string, string> } = {},
+  options: {
+    fake?: FakeThreatLockerOptions;
+    /** Also run a fake NinjaOne and configure the hub for it. */
+    ninja?: FakeNinjaOptions & { refreshToken?: boolean };
+    timeoutMs?: number;
+    env?: Record<string, string>;
+  } = {},
 ): Promise<Harness> {
   const database = await openTestDatabase(kind);
   const fake = await startFakeThreatLocker({ fleetSize: 60, ...options.fake });
+  const ninja = options.ninja ? await startFakeNinja(options.ninja) : undefined;
   const clock = fixedClock(TEST_NOW, 'America/Chicago');
   const logLines: string[] = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) });
@@ -51,6 +61,15 @@ export async function createHarness(
     database,
     skipMigrations: true,
     threatlocker: { baseUrl: fake.baseUrl, apiKey: fake.apiKey, organizationId: undefined, timeoutMs: options.timeoutMs ?? 2_000 },
+    ninja: ninja
+      ? {
+          baseUrl: ninja.baseUrl,
+          clientId: ninja.clientId,
+          clientSecret: ninja.clientSecret,
+          refreshToken: options.ninja?.refreshToken ? ninja.admin.issueRefreshToken() : undefined,
+          timeoutMs: options.timeoutMs ?? 2_000,
+        }
+      : null,
     // Short backoff keeps retry tests quick; Retry-After still decides when it is given.
     vendorRetry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 2_000 },
   });
@@ -60,6 +79,7 @@ export async function createHarness(
     kind,
     database,
     fake,
+    ninja,
     deps,
     app,
     clock,
@@ -67,6 +87,7 @@ export async function createHarness(
     async reset() {
       await database.truncate();
       await fake.admin.reset();
+      ninja?.admin.reset();
       clock.set(TEST_NOW);
       logLines.length = 0;
     },
@@ -74,6 +95,7 @@ export async function createHarness(
       await app.close();
       await deps.close();
       await fake.close();
+      await ninja?.close();
       await database.close();
     },
   };

@@ -1,0 +1,39 @@
+/**
+ * One collection in a fresh process, so that its peak RSS is its own: starts the fake vendor in
+ * yet another process, opens a fresh database, runs the collector once, prints one JSON line.
+ * Usage: tsx bench/collect-one.ts <threatlocker|ninja> <devices> <pglite|postgres>
+ */
+import { pino } from 'pino';
+import { createDeps } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import type { CollectorName } from '../src/collectors/runs.js';
+import type { DatabaseKind } from '../src/db/database.js';
+import { benchDatabase, startRemoteFake } from './lib.js';
+
+const [collector, sizeArg, dbKind] = process.argv.slice(2) as [CollectorName, string, DatabaseKind];
+const size = Number(sizeArg);
+const fake = await startRemoteFake(collector, size, 7);
+const database = await benchDatabase(dbKind);
+const lines: Record<string, unknown>[] = [];
+const logger = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
+const deps = await createDeps(loadConfig({ LOG_LEVEL: 'info' }), {
+  logger,
+  database,
+  skipMigrations: true,
+  ...fake.vendorConfig,
+});
+try {
+  const t = performance.now();
+  const { jobs } = await deps.runs.runAndWait({ collectors: [collector], trigger: 'cli' });
+  const ms = performance.now() - t;
+  const job = jobs[0]!;
+  if (job.status !== 'completed') throw new Error(`${job.job_name} ${job.status}: ${job.message}`);
+  const done = lines.find((l) => l.msg === 'collector run completed');
+  process.stdout.write(
+    `${JSON.stringify({ collector, size, db: dbKind, devices: job.devices_written, ms, swapMs: done?.swapMs, pages: job.pages_fetched, maxRssMb: process.resourceUsage().maxRSS / 1024 })}\n`,
+  );
+} finally {
+  await deps.close();
+  await database.close();
+  await fake.close();
+}

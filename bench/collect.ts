@@ -1,0 +1,63 @@
+/**
+ * Collector benchmark: whole fleets from the fakes into PostgreSQL and PGlite, each run in its
+ * own process (peak RSS is per run); devices per second, the swap transaction, peak RSS.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { CollectorName } from '../src/collectors/runs.js';
+import type { DatabaseKind } from '../src/db/database.js';
+import { postgresAvailable, table } from './lib.js';
+
+const run = promisify(execFile);
+
+export interface CollectBenchOptions {
+  readonly cases: readonly { collector: CollectorName; size: number }[];
+  readonly databases: readonly DatabaseKind[];
+}
+
+interface Result {
+  collector: string;
+  size: number;
+  db: string;
+  devices: number;
+  ms: number;
+  swapMs: number;
+  pages: number;
+  maxRssMb: number;
+}
+
+export async function runCollectBench(o: CollectBenchOptions): Promise<void> {
+  const dbs: DatabaseKind[] = [];
+  for (const d of o.databases) {
+    if (d === 'postgres' && !(await postgresAvailable())) console.log('PostgreSQL is not reachable (set BENCH_DATABASE_URL); skipping it.');
+    else dbs.push(d);
+  }
+  console.log('collector benchmark — one fresh process per run; fake vendor in its own process, zero added latency\n');
+  const results: Result[] = [];
+  for (const db of dbs) {
+    for (const c of o.cases) {
+      process.stderr.write(`  ${db}, ${c.collector}, ${c.size} devices…\n`);
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', 'bench/collect-one.ts', c.collector, String(c.size), db], {
+        maxBuffer: 1 << 20,
+        timeout: 600_000,
+      });
+      results.push(JSON.parse(stdout.trim().split('\n').pop() as string) as Result);
+    }
+  }
+  console.log(
+    table(
+      ['db', 'collector', 'fleet', 'devices written', 'pages', 'total s', 'devices/s', 'swap s', 'peak RSS MB'],
+      results.map((r) => [
+        r.db,
+        r.collector,
+        r.size.toLocaleString('en-US'),
+        r.devices.toLocaleString('en-US'),
+        String(r.pages),
+        (r.ms / 1000).toFixed(1),
+        Math.round(r.devices / (r.ms / 1000)).toLocaleString('en-US'),
+        (r.swapMs / 1000).toFixed(2),
+        r.maxRssMb.toFixed(0),
+      ]),
+    ),
+  );
+}

@@ -1,0 +1,33 @@
+/**
+ * NinjaOne as a collector source: the organization and location names first (two paged
+ * lists, no per-device calls), then `devices-detailed` page by page, normalized with them.
+ */
+import type { Logger } from 'pino';
+import type { NormalizedDevice } from '../inventory/device.js';
+import type { NinjaClient } from '../vendors/ninja/client.js';
+import { normalizeNinjaDevice } from '../vendors/ninja/normalize.js';
+import type { CollectorSource } from './runner.js';
+
+export function ninjaSource(client: Pick<NinjaClient, 'listDevices' | 'listOrganizations' | 'listLocations'>, logger: Logger): CollectorSource {
+  return {
+    vendor: 'Ninja',
+    async *pages(signal) {
+      const [organizations, locations] = await Promise.all([client.listOrganizations(), client.listLocations()]);
+      for await (const rows of client.listDevices()) {
+        if (signal.aborted) return;
+        const devices: NormalizedDevice[] = [];
+        let skipped = 0;
+        for (const row of rows) {
+          const r = normalizeNinjaDevice(row, { organizations, locations });
+          if (r.ok) devices.push(r.device);
+          else {
+            skipped++;
+            logger.warn({ code: r.error.code }, `NinjaOne device skipped: ${r.error.message}`);
+          }
+        }
+        // NinjaOne reports no fleet total; progress shows devices fetched so far.
+        yield { devices, skipped };
+      }
+    },
+  };
+}
