@@ -4,6 +4,7 @@
  * Usage: tsx bench/fake-vendor.ts <threatlocker|ninja> <devices> <seed>
  * Prints one JSON line describing how to reach it; exits when stdin closes.
  */
+import { startFakeNinja } from '../src/fakes/ninja/index.js';
 import { startFakeThreatLocker } from '../src/fakes/threatlocker/index.js';
 
 const [vendor, sizeArg, seedArg] = process.argv.slice(2);
@@ -14,6 +15,10 @@ async function start(): Promise<{ info: Record<string, string>; close(): Promise
   if (vendor === 'threatlocker') {
     const fake = await startFakeThreatLocker({ fleetSize: size, seed });
     return { info: { url: fake.url, baseUrl: fake.baseUrl, apiKey: fake.apiKey }, close: () => fake.close() };
+  }
+  if (vendor === 'ninja') {
+    const fake = await startFakeNinja({ fleetSize: size, seed });
+    return { info: { url: fake.url, baseUrl: fake.baseUrl, clientId: fake.clientId, clientSecret: fake.clientSecret }, close: () => fake.close() };
   }
   throw new Error(`unknown vendor ${vendor}`);
 }

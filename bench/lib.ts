@@ -84,7 +84,7 @@ export async function benchDatabase(kind: DatabaseKind): Promise<Database> {
 export interface RemoteFake {
   readonly url: string;
   /** What createDeps needs to point the hub's clients at this fake. */
-  readonly vendorConfig: Pick<DepsOptions, 'threatlocker'>;
+  readonly vendorConfig: Pick<DepsOptions, 'threatlocker' | 'ninja'>;
   /** Requests the fake has answered for one operation (or all). */
   requestCount(operation?: string): Promise<number>;
   clearRequests(): Promise<void>;
@@ -102,9 +102,14 @@ export async function startRemoteFake(vendor: CollectorName, size: number, seed:
   });
   const info = JSON.parse(first) as Record<string, string>;
   const url = info.url as string;
-  const vendorConfig: Pick<DepsOptions, 'threatlocker'> = {
-    threatlocker: { baseUrl: info.baseUrl as string, apiKey: info.apiKey as string, organizationId: undefined, timeoutMs: 60_000 },
-  };
+  const vendorConfig: Pick<DepsOptions, 'threatlocker' | 'ninja'> =
+    vendor === 'threatlocker'
+      ? { threatlocker: { baseUrl: info.baseUrl as string, apiKey: info.apiKey as string, organizationId: undefined, timeoutMs: 60_000 }, ninja: null }
+      : {
+          // The hub always has a ThreatLocker client; this one is never called.
+          threatlocker: { baseUrl: 'http://127.0.0.1:9/portalapi', apiKey: 'unused', organizationId: undefined, timeoutMs: 1_000 },
+          ninja: { baseUrl: info.baseUrl as string, clientId: info.clientId as string, clientSecret: info.clientSecret as string, refreshToken: undefined, timeoutMs: 60_000 },
+        };
   return {
     url,
     vendorConfig,

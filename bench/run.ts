@@ -35,6 +35,7 @@ for (const suite of suites) {
       cases: [
         { collector: 'threatlocker', size: 10_000 },
         { collector: 'threatlocker', size: 100_000 },
+        { collector: 'ninja', size: 100_000 },
       ],
       databases,
     });

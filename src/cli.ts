@@ -20,6 +20,12 @@ import { createLogger } from './logger.js';
 import { DEFAULT_UPDATED_BY, syncThreatLockerDevice } from './sync/sync-device.js';
 import { VERSION } from './version.js';
 
+/**
+ * The exit code of a one-shot command. Kept here and applied with process.exit() at the end,
+ * because closing the embedded database (a WASM runtime) resets process.exitCode.
+ */
+let exitCode = 0;
+
 function configOrExit(): Config {
   try {
     return loadConfig();
@@ -121,39 +127,34 @@ async function syncDevice(opts: { computerId?: string; hostname?: string; update
       ? { success: true, computer_id: r.computerId, hostname: r.hostname, display_name: r.displayName, organization_name: r.organizationName, matched_by: r.matchedBy, snapshot_date: r.snapshotDate }
       : { success: false, reason: r.reason, error: r.reason === 'not_found' ? 'Device not found in ThreatLocker API' : r.error.message };
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-    process.exitCode = r.ok ? 0 : r.reason === 'not_found' ? 3 : 1;
+    exitCode = r.ok ? 0 : r.reason === 'not_found' ? 3 : 1;
   } finally {
     await deps.close();
   }
 }
 
-/** Shows a run's progress: a bar on a terminal, JSON log lines otherwise. */
+/** Shows a run's progress until `done`: a bar per job on a terminal, JSON log lines otherwise. */
 async function followRun(deps: Deps, jobIds: readonly string[], done: Promise<void>): Promise<void> {
-  const tty = process.stderr.isTTY === true;
-  const multi = tty ? new MultiBar({ format: ' {name} |{bar}| {value}/{total} devices | {message}', hideCursor: true, clearOnComplete: false }, Presets.shades_classic) : undefined;
+  const multi = process.stderr.isTTY
+    ? new MultiBar({ format: ' {name} |{bar}| {value}/{total} devices | {message}', hideCursor: true }, Presets.shades_classic)
+    : undefined;
   const bars = new Map<string, SingleBar>();
   let finished = false;
   void done.finally(() => (finished = true));
-  let lastLog = 0;
-  for (;;) {
+  while (!finished) {
+    await new Promise((r) => setTimeout(r, multi ? 250 : 2_000));
     const jobs = await deps.db.selectFrom('job_runs').selectAll().where('job_id', 'in', jobIds).execute();
     for (const j of jobs) {
-      const total = j.devices_total ?? Math.max(j.devices_fetched, 1);
-      if (multi) {
-        let bar = bars.get(j.job_id);
-        if (!bar) {
-          bar = multi.create(total, 0, { name: j.job_name.padEnd(22), message: '' });
-          bars.set(j.job_id, bar);
-        }
-        bar.setTotal(total);
-        bar.update(j.status === 'completed' ? total : j.devices_fetched, { message: j.message ?? '' });
-      } else if (Date.now() - lastLog > 2_000 || finished) {
+      if (!multi) {
         deps.logger.info({ job: j.job_id, collector: j.job_name, status: j.status, fetched: j.devices_fetched, total: j.devices_total }, j.message ?? '');
+        continue;
       }
+      const total = j.devices_total ?? Math.max(j.devices_fetched, 1);
+      const bar = bars.get(j.job_id) ?? multi.create(total, 0, { name: j.job_name.padEnd(22), message: '' });
+      bars.set(j.job_id, bar);
+      bar.setTotal(total);
+      bar.update(j.status === 'completed' ? total : j.devices_fetched, { message: j.message ?? '' });
     }
-    if (!multi && Date.now() - lastLog > 2_000) lastLog = Date.now();
-    if (finished) break;
-    await new Promise((r) => setTimeout(r, tty ? 200 : 500));
   }
   multi?.stop();
 }
@@ -174,13 +175,13 @@ async function collectCommand(which: string, opts: { force?: boolean; dryRun?: b
           ? `A ${started.job.job_name} run is already in progress (${started.job.job_id}).\n`
           : `The ${started.collector} collector is not configured.\n`,
       );
-      process.exitCode = 2;
+      exitCode = 2;
       return;
     }
     await followRun(deps, started.jobs.map((j) => j.job_id), started.done);
     const jobs = await deps.db.selectFrom('job_runs').selectAll().where('batch_id', '=', started.batch.batch_id).execute();
     for (const j of jobs) process.stdout.write(`${j.job_name}: ${j.status} — ${j.message}\n`);
-    process.exitCode = jobs.every((j) => j.status === 'completed') ? 0 : 1;
+    exitCode = jobs.every((j) => j.status === 'completed') ? 0 : 1;
   } finally {
     await deps.close();
   }
@@ -244,3 +245,5 @@ program
   .action(syncDevice);
 
 await program.parseAsync(process.argv);
+// `serve` keeps running (its shutdown handler exits); one-shot commands end here.
+if (program.args[0] !== 'serve') process.exit(exitCode);

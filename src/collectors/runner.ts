@@ -75,16 +75,38 @@ export class CollectorStopped extends Error {
   }
 }
 
-/** Stages one page; a device repeated across pages keeps its latest row. */
-async function stagePage(db: Kysely<DB>, jobId: string, devices: readonly NormalizedDevice[]): Promise<void> {
+/**
+ * Stages one page, typed: each row is built from device_snapshot's own row type, so the swap
+ * only copies columns. A device repeated across pages keeps its latest row.
+ */
+async function stagePage(db: Kysely<DB>, o: Pick<CollectOptions, 'jobId' | 'vendorId' | 'date'>, devices: readonly NormalizedDevice[]): Promise<void> {
   if (devices.length === 0) return;
-  // One JSON parameter per page: the server unpacks it, so a 500-row page is one short statement.
-  const byKey = new Map<string, { k: string; r: unknown }>();
-  for (const d of devices) byKey.set(d.vendorDeviceKey, { k: d.vendorDeviceKey, r: { ...d.attributes, raw: d.raw } });
+  const byKey = new Map<string, NormalizedDevice>();
+  for (const d of devices) byKey.set(d.vendorDeviceKey, d);
+  // Placeholders for what only the swap knows (the row id, the identity, the write time).
+  const fixed = { id: 0, device_identity_id: 0, snapshot_date: o.date, vendor_id: o.vendorId, source: 'collector', written_at: new Date(0).toISOString() };
+  const rows = [...byKey.values()].map((d) => ({ k: d.vendorDeviceKey, r: { ...d.attributes, raw: d.raw, ...fixed } }));
+  const columns = await columnsOfSnapshot(db);
+  // One JSON parameter per page: the server unpacks it, so a page is one short statement.
   await sql`
-    INSERT INTO collector_staging (job_id, vendor_device_key, row)
-    SELECT ${jobId}, e->>'k', e->'r' FROM jsonb_array_elements(${JSON.stringify([...byKey.values()])}::jsonb) AS e
-    ON CONFLICT (job_id, vendor_device_key) DO UPDATE SET row = excluded.row`.execute(db);
+    INSERT INTO collector_staging
+    SELECT ${o.jobId}, e->>'k', r.*
+      FROM jsonb_array_elements(${JSON.stringify(rows)}::jsonb) AS e
+      CROSS JOIN LATERAL jsonb_populate_record(NULL::device_snapshot, e->'r') AS r
+    ON CONFLICT (job_id, vendor_device_key) DO UPDATE
+      SET (${sql.join(columns.map((c) => sql.ref(c)))}) = (${sql.join(columns.map((c) => sql.ref(`excluded.${c}`)))})`.execute(db);
+}
+
+/** device_snapshot's columns in table order, read from the catalog (once per process). */
+let snapshotColumns: Promise<string[]> | undefined;
+function columnsOfSnapshot(db: Kysely<DB>): Promise<string[]> {
+  snapshotColumns ??= sql<{ column_name: string }>`
+    SELECT column_name FROM information_schema.columns
+     WHERE table_schema = current_schema() AND table_name = 'device_snapshot'
+     ORDER BY ordinal_position`
+    .execute(db)
+    .then((r) => r.rows.map((c) => c.column_name));
+  return snapshotColumns;
 }
 
 async function countStaged(db: Kysely<DB>, jobId: string): Promise<number> {
@@ -129,6 +151,8 @@ export function plausibility(current: number, previous: number | null, maxDropPe
  * sync-device after the fetch began are newer than what was fetched, so they are kept.
  */
 async function swapDay(db: Kysely<DB>, jobId: string, vendorId: number, date: string, fetchStartedAt: Date) {
+  const columns = (await columnsOfSnapshot(db)).filter((c) => c !== 'id');
+  const values = columns.map((c) => (c === 'device_identity_id' ? sql`i.id` : c === 'written_at' ? sql`now()` : sql.ref(`s.${c}`)));
   return db.transaction().execute(async (tx) => {
     // Sorted, so concurrent writers always lock identities in the same order.
     await sql`
@@ -137,28 +161,29 @@ async function swapDay(db: Kysely<DB>, jobId: string, vendorId: number, date: st
         FROM collector_staging s WHERE s.job_id = ${jobId}
        ORDER BY s.vendor_device_key
       ON CONFLICT (vendor_id, vendor_device_key)
-        DO UPDATE SET last_seen_date = greatest(di.last_seen_date, excluded.last_seen_date)`.execute(tx);
+        DO UPDATE SET last_seen_date = excluded.last_seen_date WHERE di.last_seen_date < excluded.last_seen_date`.execute(tx);
     await sql`
       DELETE FROM device_snapshot
        WHERE snapshot_date = ${date}::date AND vendor_id = ${vendorId}
          AND NOT (source = 'sync' AND written_at >= ${fetchStartedAt})`.execute(tx);
+    const kept = await tx
+      .selectFrom('device_snapshot')
+      .select('device_identity_id')
+      .where('snapshot_date', '=', date)
+      .where('vendor_id', '=', vendorId)
+      .limit(1)
+      .execute();
+    // Only when syncs were kept does each staged row need checking against them.
+    const skipKept = kept.length > 0
+      ? sql`AND NOT EXISTS (SELECT 1 FROM device_snapshot x
+                             WHERE x.snapshot_date = ${date}::date AND x.vendor_id = ${vendorId} AND x.device_identity_id = i.id)`
+      : sql``;
     const inserted = await sql`
-      INSERT INTO device_snapshot OVERRIDING SYSTEM VALUE
-      SELECT r.*
+      INSERT INTO device_snapshot (${sql.join(columns.map((c) => sql.ref(c)))})
+      SELECT ${sql.join(values)}
         FROM collector_staging s
         JOIN device_identity i ON i.vendor_id = ${vendorId} AND i.vendor_device_key = s.vendor_device_key
-        CROSS JOIN LATERAL jsonb_populate_record(
-          NULL::device_snapshot,
-          s.row || jsonb_build_object(
-            'id', nextval(pg_get_serial_sequence('device_snapshot', 'id')),
-            'snapshot_date', ${date}::date,
-            'vendor_id', ${vendorId}::integer,
-            'device_identity_id', i.id,
-            'source', 'collector',
-            'written_at', now())) AS r
-       WHERE s.job_id = ${jobId}
-         AND NOT EXISTS (SELECT 1 FROM device_snapshot x
-                          WHERE x.snapshot_date = ${date}::date AND x.vendor_id = ${vendorId} AND x.device_identity_id = i.id)`.execute(tx);
+       WHERE s.job_id = ${jobId} ${skipKept}`.execute(tx);
     return Number(inserted.numAffectedRows ?? 0n);
   });
 }
@@ -172,10 +197,21 @@ export async function collect(db: Kysely<DB>, source: CollectorSource, o: Collec
   // The database's clock, because sync-device stamps written_at with it.
   const fetchStartedAt = (await sql<{ now: Date }>`SELECT clock_timestamp() AS now`.execute(db)).rows[0]?.now ?? new Date();
   const progress = { pages: 0, fetched: 0, skipped: 0, total: null as number | null };
+  let stopSource = () => {};
   try {
-    for await (const page of source.pages(o.signal)) {
+    // One page of lookahead: the next page is fetched while this one is being staged.
+    const pages = source.pages(o.signal)[Symbol.asyncIterator]();
+    let next = pages.next();
+    stopSource = () => void pages.return?.(undefined).catch(() => undefined);
+    for (;;) {
+      const current = await next;
+      if (current.done) break;
+      next = pages.next();
+      // A rejected lookahead is awaited (and thrown) on the next turn; until then it is handled.
+      next.catch(() => undefined);
+      const page = current.value;
       if (o.signal.aborted) throw new CollectorStopped('cancelled', 'cancelled');
-      await stagePage(db, o.jobId, page.devices);
+      await stagePage(db, o, page.devices);
       progress.pages++;
       progress.fetched += page.devices.length;
       progress.skipped += page.skipped;
@@ -201,6 +237,7 @@ export async function collect(db: Kysely<DB>, source: CollectorSource, o: Collec
     await sql`ANALYZE device_snapshot, device_identity`.execute(db);
     return { devices: staged, skipped: progress.skipped, pages: progress.pages, previous, written, keptSyncs: staged - written, swapMs };
   } finally {
+    stopSource(); // a run that stopped early must not leave the vendor source suspended
     await clearStaging(db, o.jobId).catch((err: unknown) => o.logger.error({ err }, 'could not clear collector staging'));
   }
 }

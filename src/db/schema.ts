@@ -147,10 +147,10 @@ export interface JobRunTable {
   devices_written: number | null;
 }
 
+/** Typed like device_snapshot (the swap copies columns); only these two are read directly. */
 export interface CollectorStagingTable {
   job_id: string;
   vendor_device_key: string;
-  row: Json;
 }
 
 export interface ScheduleClaimTable {

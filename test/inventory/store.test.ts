@@ -1,6 +1,7 @@
 /**
  * The store on every test database: one-device replace and whole-day replace.
  */
+import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { replaceDeviceSnapshot } from '../../src/inventory/store.js';
 import { loadVendorIds, type VendorIds } from '../../src/inventory/vendors.js';
@@ -71,5 +72,22 @@ describe.each(TEST_DATABASES)('store on %s', (kind) => {
     expect(row.raw).toMatchObject({ computerId: ID(1), operatingSystem: 'Windows 11 Pro ' });
     expect(row.last_online).toEqual(new Date('2026-03-09T10:00:00Z'));
     expect(row).toMatchObject({ snapshot_date: '2026-03-10', source: 'sync', organization_name: 'Org', deny_count_7d: 3 });
+  });
+
+  it('collector_staging has every device_snapshot column, in order', async () => {
+    const cols = async (table: string) =>
+      (
+        await sql<{ c: string }>`SELECT column_name AS c FROM information_schema.columns
+                                  WHERE table_schema = current_schema() AND table_name = ${table} ORDER BY ordinal_position`.execute(db.db)
+      ).rows.map((r) => r.c);
+    expect((await cols('collector_staging')).slice(2)).toEqual(await cols('device_snapshot'));
+  });
+
+  it('a snapshot must belong to an identity of its own vendor', async () => {
+    await replaceDeviceSnapshot(db.db, vendors.ThreatLocker, '2026-03-10', fullDevice(ID(1)), 'sync');
+    const identity = await db.db.selectFrom('device_identity').select('id').executeTakeFirstOrThrow();
+    await expect(
+      sql`UPDATE device_snapshot SET vendor_id = ${vendors.Ninja} WHERE device_identity_id = ${identity.id}`.execute(db.db),
+    ).rejects.toThrow(/fk_device_snapshot_identity_vendor/);
   });
 });

@@ -54,12 +54,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`CREATE UNIQUE INDEX uq_job_runs_one_active ON job_runs (job_name) WHERE status IN ('queued', 'running')`.execute(db);
 
   // Pages land here as they arrive; only a complete fetch is swapped into device_snapshot.
-  // UNLOGGED: it is scratch space, rebuilt by the next run if the server crashes.
+  // Rows are staged already typed (the columns of device_snapshot), so the swap transaction
+  // only copies them. UNLOGGED: it is scratch space, rebuilt by the next run after a crash.
+  // A migration that adds a device_snapshot column adds it here too (a test checks).
   await sql`
     CREATE UNLOGGED TABLE collector_staging (
       job_id varchar(50) NOT NULL,
       vendor_device_key text NOT NULL,
-      row jsonb NOT NULL,
+      LIKE device_snapshot,
       PRIMARY KEY (job_id, vendor_device_key)
     )`.execute(db);
 
