@@ -10,6 +10,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import { SNAPSHOT_WRITE_LOCK } from '../db/locks.js';
 import type { DB } from '../db/schema.js';
 import type { NormalizedDevice } from '../inventory/device.js';
 import type { VendorKey } from '../inventory/vendors.js';
@@ -88,11 +89,16 @@ async function stagePage(db: Kysely<DB>, o: Pick<CollectOptions, 'jobId' | 'vend
   const rows = [...byKey.values()].map((d) => ({ k: d.vendorDeviceKey, r: { ...d.attributes, raw: d.raw, ...fixed } }));
   const columns = await columnsOfSnapshot(db);
   // One JSON parameter per page: the server unpacks it, so a page is one short statement.
+  // Identities that already exist are resolved here, page by page, so the swap need not join
+  // the whole fleet; new ones stay 0 until the swap creates them.
   await sql`
     INSERT INTO collector_staging
     SELECT ${o.jobId}, e->>'k', r.*
       FROM jsonb_array_elements(${JSON.stringify(rows)}::jsonb) AS e
-      CROSS JOIN LATERAL jsonb_populate_record(NULL::device_snapshot, e->'r') AS r
+      CROSS JOIN LATERAL jsonb_populate_record(
+        NULL::device_snapshot,
+        e->'r' || jsonb_build_object('device_identity_id', coalesce(
+          (SELECT d.id FROM device_identity d WHERE d.vendor_id = ${o.vendorId} AND d.vendor_device_key = e->>'k'), 0))) AS r
     ON CONFLICT (job_id, vendor_device_key) DO UPDATE
       SET (${sql.join(columns.map((c) => sql.ref(c)))}) = (${sql.join(columns.map((c) => sql.ref(`excluded.${c}`)))})`.execute(db);
 }
@@ -147,21 +153,28 @@ export function plausibility(current: number, previous: number | null, maxDropPe
 }
 
 /**
- * Replaces the vendor's day with the staged rows in one transaction. Snapshots written by
- * sync-device after the fetch began are newer than what was fetched, so they are kept.
+ * Replaces the vendor's day with the staged rows in one short transaction. It holds the
+ * vendor's snapshot-write lock exclusively, so single-device syncs wait for it instead of
+ * racing it; snapshots they wrote after the fetch began are newer than what was fetched and
+ * are kept. Only new identities are created here; advancing the last-seen date of the others
+ * is bookkeeping that does not need the lock (see advanceLastSeen).
  */
 async function swapDay(db: Kysely<DB>, jobId: string, vendorId: number, date: string, fetchStartedAt: Date) {
   const columns = (await columnsOfSnapshot(db)).filter((c) => c !== 'id');
-  const values = columns.map((c) => (c === 'device_identity_id' ? sql`i.id` : c === 'written_at' ? sql`now()` : sql.ref(`s.${c}`)));
+  // Staged identity 0 means "new when staged": look it up (coalesce evaluates the subquery
+  // only for those rows).
+  const identity = sql`coalesce(nullif(s.device_identity_id, 0),
+    (SELECT d.id FROM device_identity d WHERE d.vendor_id = ${vendorId} AND d.vendor_device_key = s.vendor_device_key))`;
+  const values = columns.map((c) => (c === 'written_at' ? sql`now()` : c === 'device_identity_id' ? identity : sql.ref(`s.${c}`)));
   return db.transaction().execute(async (tx) => {
-    // Sorted, so concurrent writers always lock identities in the same order.
+    await sql`SELECT pg_advisory_xact_lock(${sql.lit(SNAPSHOT_WRITE_LOCK)}, ${vendorId}::integer)`.execute(tx);
+    // New identities (and any a sync created since staging) are created now.
     await sql`
-      INSERT INTO device_identity AS di (vendor_id, vendor_device_key, first_seen_date, last_seen_date)
+      INSERT INTO device_identity (vendor_id, vendor_device_key, first_seen_date, last_seen_date)
       SELECT ${vendorId}, s.vendor_device_key, ${date}::date, ${date}::date
-        FROM collector_staging s WHERE s.job_id = ${jobId}
-       ORDER BY s.vendor_device_key
-      ON CONFLICT (vendor_id, vendor_device_key)
-        DO UPDATE SET last_seen_date = excluded.last_seen_date WHERE di.last_seen_date < excluded.last_seen_date`.execute(tx);
+        FROM collector_staging s
+       WHERE s.job_id = ${jobId} AND s.device_identity_id = 0
+      ON CONFLICT (vendor_id, vendor_device_key) DO NOTHING`.execute(tx);
     await sql`
       DELETE FROM device_snapshot
        WHERE snapshot_date = ${date}::date AND vendor_id = ${vendorId}
@@ -176,16 +189,27 @@ async function swapDay(db: Kysely<DB>, jobId: string, vendorId: number, date: st
     // Only when syncs were kept does each staged row need checking against them.
     const skipKept = kept.length > 0
       ? sql`AND NOT EXISTS (SELECT 1 FROM device_snapshot x
-                             WHERE x.snapshot_date = ${date}::date AND x.vendor_id = ${vendorId} AND x.device_identity_id = i.id)`
+                             WHERE x.snapshot_date = ${date}::date AND x.vendor_id = ${vendorId} AND x.device_identity_id = ${identity})`
       : sql``;
     const inserted = await sql`
       INSERT INTO device_snapshot (${sql.join(columns.map((c) => sql.ref(c)))})
-      SELECT ${sql.join(values)}
-        FROM collector_staging s
-        JOIN device_identity i ON i.vendor_id = ${vendorId} AND i.vendor_device_key = s.vendor_device_key
-       WHERE s.job_id = ${jobId} ${skipKept}`.execute(tx);
+      SELECT ${sql.join(values)} FROM collector_staging s WHERE s.job_id = ${jobId} ${skipKept}`.execute(tx);
     return Number(inserted.numAffectedRows ?? 0n);
   });
+}
+
+/**
+ * Moves the collected identities' last-seen date forward (never back). Its own statement after
+ * the swap: it touches every identity of the fleet, and nothing else needs to wait for it. If
+ * it were ever lost, the snapshots still say the device was seen, and the next run or sync
+ * advances it.
+ */
+async function advanceLastSeen(db: Kysely<DB>, jobId: string, vendorId: number, date: string): Promise<void> {
+  await sql`
+    UPDATE device_identity d SET last_seen_date = ${date}::date
+      FROM collector_staging s
+     WHERE s.job_id = ${jobId} AND d.vendor_id = ${vendorId} AND d.vendor_device_key = s.vendor_device_key
+       AND d.last_seen_date < ${date}::date`.execute(db);
 }
 
 async function clearStaging(db: Kysely<DB>, jobId: string): Promise<void> {
@@ -230,6 +254,7 @@ export async function collect(db: Kysely<DB>, source: CollectorSource, o: Collec
     const t = performance.now();
     const written = await swapDay(db, o.jobId, o.vendorId, o.date, fetchStartedAt);
     const swapMs = Math.round(performance.now() - t);
+    await advanceLastSeen(db, o.jobId, o.vendorId, o.date);
     // A whole day was just rewritten: refresh planner statistics now rather than when
     // autovacuum gets to it. Without them the planner cannot tell the per-device unique index
     // from the per-day one and single-device syncs scan the whole day (measured: 5× slower

@@ -3,7 +3,9 @@
  * database: complete runs, atomic replace, failures that lose nothing, the plausibility guard,
  * paging hazards, one run at a time, cancellation, dead runs, and syncs during a run.
  */
+import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { SNAPSHOT_WRITE_LOCK } from '../../src/db/locks.js';
 import { TEST_DATABASES } from '../helpers/database.js';
 import { createHarness, TEST_TODAY, withId, type Harness } from '../helpers/harness.js';
 
@@ -225,6 +227,22 @@ describe.each(TEST_DATABASES)('ThreatLocker collector on %s', (kind) => {
     const row = (await dayRows()).find((r) => r.vendor_device_key === pc.computerId.toLowerCase());
     expect(row).toMatchObject({ display_name: 'Fixed during the run', source: 'sync' });
     expect(await dayRows()).toHaveLength(liveCount());
+  });
+
+  it('a sync during a day swap waits for it instead of racing it', async () => {
+    const pc = withId(h.fake.admin.list().find((c) => !c.isDeleted)!);
+    let syncDone = false;
+    let sync: Promise<{ statusCode: number }> | undefined;
+    await h.deps.db.transaction().execute(async (tx) => {
+      // What a collector's swap holds while it replaces the vendor's day.
+      await sql`SELECT pg_advisory_xact_lock(${sql.lit(SNAPSHOT_WRITE_LOCK)}, ${h.deps.vendorIds.ThreatLocker}::integer)`.execute(tx);
+      sync = h.app.inject({ method: 'POST', url: '/api/threatlocker/sync-device', payload: { computer_id: pc.computerId } });
+      void sync.then(() => (syncDone = true));
+      await new Promise((r) => setTimeout(r, 400));
+      expect(syncDone).toBe(false);
+    });
+    const res = await sync!;
+    expect(res.statusCode).toBe(200);
   });
 
   it('answers the follow-up endpoints', async () => {

@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { SNAPSHOT_WRITE_LOCK } from '../locks.js';
 
 /**
  * Core device schema. Table and column names follow the sync-device specification and the
@@ -82,6 +83,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       v_previous text;
       v_replaced boolean;
     BEGIN
+      -- Shared with every other single-device write of this vendor, exclusive against a
+      -- collector replacing the vendor's whole day (see collectors/runner.ts): a sync waits
+      -- for a swap in progress instead of racing it.
+      PERFORM pg_advisory_xact_lock_shared(${sql.lit(SNAPSHOT_WRITE_LOCK)}, p_vendor_id);
       INSERT INTO device_identity AS di (vendor_id, vendor_device_key, first_seen_date, last_seen_date)
       VALUES (p_vendor_id, p_vendor_device_key, p_date, p_date)
       ON CONFLICT (vendor_id, vendor_device_key)

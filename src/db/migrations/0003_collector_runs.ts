@@ -63,7 +63,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       vendor_device_key text NOT NULL,
       LIKE device_snapshot,
       PRIMARY KEY (job_id, vendor_device_key)
-    )`.execute(db);
+    ) WITH (toast_tuple_target = 256)`.execute(db);
+  await sql`ALTER TABLE device_snapshot SET (toast_tuple_target = 256)`.execute(db);
+  await sql`ALTER TABLE device_identity SET (fillfactor = 70)`.execute(db);
 
   // A scheduled slot (job, minute) runs once even when several hub processes share a database.
   await sql`
