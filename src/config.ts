@@ -83,6 +83,16 @@ const intInRange = (name: string, min: number, max: number, fallback: number) =>
     return n;
   });
 
+const httpUrl = (name: string, example: string) =>
+  optionalString.refine((v) => {
+    if (v === undefined) return true;
+    try {
+      return ['https:', 'http:'].includes(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  }, `${name} must be an http(s) URL, e.g. ${example}`);
+
 export function isValidTimeZone(zone: string): boolean {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: zone });
@@ -119,30 +129,14 @@ const envSchema = z.object({
     (v) => v === undefined || (LOG_LEVELS as readonly string[]).includes(v),
     `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`,
   ),
-  THREATLOCKER_API_BASE_URL: optionalString.refine((v) => {
-    if (v === undefined) return true;
-    try {
-      const u = new URL(v);
-      return u.protocol === 'https:' || u.protocol === 'http:';
-    } catch {
-      return false;
-    }
-  }, 'THREATLOCKER_API_BASE_URL must be an http(s) URL, e.g. https://portalapi.g.threatlocker.com'),
+  THREATLOCKER_API_BASE_URL: httpUrl('THREATLOCKER_API_BASE_URL', 'https://portalapi.g.threatlocker.com'),
   THREATLOCKER_API_KEY: optionalString,
   THREATLOCKER_ORGANIZATION_ID: optionalString.refine(
     (v) => v === undefined || GUID.test(v),
     'THREATLOCKER_ORGANIZATION_ID must be a GUID',
   ),
   THREATLOCKER_TIMEOUT_MS: intInRange('THREATLOCKER_TIMEOUT_MS', 100, 600_000, 30_000),
-  NINJA_BASE_URL: optionalString.refine((v) => {
-    if (v === undefined) return true;
-    try {
-      const u = new URL(v);
-      return u.protocol === 'https:' || u.protocol === 'http:';
-    } catch {
-      return false;
-    }
-  }, 'NINJA_BASE_URL must be an http(s) URL, e.g. https://app.ninjarmm.com'),
+  NINJA_BASE_URL: httpUrl('NINJA_BASE_URL', 'https://app.ninjarmm.com'),
   NINJA_CLIENT_ID: optionalString,
   NINJA_CLIENT_SECRET: optionalString,
   NINJA_REFRESH_TOKEN: optionalString,

@@ -12,6 +12,17 @@ export interface NormalizedDevice {
   readonly raw: unknown;
 }
 
+/** Why a vendor row could not become a device (each normalizer names its own codes). */
+export interface NormalizeFailure<Code extends string = string> {
+  readonly code: Code;
+  readonly message: string;
+}
+
+/** What a normalizer returns: a device, or a typed failure — never an exception. */
+export type NormalizeResult<Code extends string = string> =
+  | { readonly ok: true; readonly device: NormalizedDevice }
+  | { readonly ok: false; readonly error: NormalizeFailure<Code> };
+
 /** Every optional snapshot column set to null; a normalizer fills the ones its vendor has. */
 export const NO_ATTRIBUTES: Readonly<Omit<SnapshotAttributes, 'hostname' | 'canonical_hostname'>> = Object.freeze({
   display_name: null,

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { FakeNinjaDevice, FakeNinjaLocation, FakeNinjaOrganization } from './data.js';
 import { NinjaError, pathId } from './errors.js';
 import type { FakeNinjaAdmin, NinjaOperation } from './server.js';
-import { faultSchema } from './state.js';
+import { faultSchema } from '../faults.js';
 
 type Json = Record<string, unknown>;
 

@@ -25,7 +25,8 @@ import {
 import { registerAdminRoutes } from './admin-routes.js';
 import { errorBody, NinjaError, pathId } from './errors.js';
 import { DeviceFilterError, parseDeviceFilter, type DevicePredicate } from './filter.js';
-import { FaultPlan, IdTable, OAuthAuthority, type FakeFault } from './state.js';
+import { FaultPlan, type FakeFault } from '../faults.js';
+import { IdTable, OAuthAuthority } from './state.js';
 
 export type NinjaOperation =
   | 'token'

@@ -3,7 +3,6 @@
  * the OAuth authority (clients, access tokens, rotating refresh tokens).
  */
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
 
 // ---------------------------------------------------------------------------------------------
 // Tables
@@ -79,64 +78,6 @@ export class IdTable<T extends { id: number }> {
       if (keep(row)) out.push(row);
     }
     return out;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Faults (the same shape and semantics as the ThreatLocker fake's)
-
-export const faultSchema = z.intersection(
-  z.object({
-    /** An operation name such as `devices-detailed` or `token`; absent or `any` matches every call. */
-    operation: z.string().optional(),
-    /** Fire first on the N-th matching request counted from injection (default 1). */
-    nth: z.number().int().min(1).optional(),
-    /** How many matching requests fire (default 1); null or Infinity: every one. */
-    times: z.number().int().min(1).nullable().optional(),
-  }),
-  z.discriminatedUnion('kind', [
-    /** `retryAfter`: delta seconds ("2") or an HTTP date, sent verbatim as `Retry-After`. */
-    z.object({ kind: z.literal('status'), status: z.number().int().min(200).max(599), body: z.unknown().optional(), retryAfter: z.string().optional() }),
-    z.object({ kind: z.literal('delay'), ms: z.number().min(0) }),
-    z.object({ kind: z.literal('reset') }),
-    z.object({ kind: z.literal('empty') }),
-    z.object({ kind: z.literal('null') }),
-  ]),
-);
-export type FakeFault = z.infer<typeof faultSchema>;
-
-interface ArmedFault {
-  readonly fault: FakeFault;
-  seen: number;
-  fired: number;
-}
-
-const limit = (fault: FakeFault): number => (fault.times === undefined ? 1 : (fault.times ?? Infinity));
-
-export class FaultPlan {
-  private armed: ArmedFault[] = [];
-
-  inject(fault: FakeFault): void {
-    this.armed.push({ fault, seen: 0, fired: 0 });
-  }
-
-  clear(): void {
-    this.armed = [];
-  }
-
-  /** Counts the request against every matching fault and returns the first one due to fire. */
-  take(operation: string): FakeFault | undefined {
-    let due: ArmedFault | undefined;
-    for (const a of this.armed) {
-      const op = a.fault.operation;
-      if (op !== undefined && op.toLowerCase() !== 'any' && op.toLowerCase() !== operation.toLowerCase()) continue;
-      a.seen++;
-      if (!due && a.seen >= (a.fault.nth ?? 1) && a.fired < limit(a.fault)) due = a;
-    }
-    if (!due) return undefined;
-    due.fired++;
-    this.armed = this.armed.filter((a) => a.fired < limit(a.fault));
-    return due.fault;
   }
 }
 

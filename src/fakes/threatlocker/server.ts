@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { fastify, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { CATALOGUE_NOW } from '../catalogue.js';
+import { FaultPlan, faultSchema, type FakeFault } from '../faults.js';
 import { createRng } from '../rng.js';
 import { baseComputer, generateThreatLockerFleet, ZERO_GUID, type FakeComputer, type FakeOrganization } from './data.js';
 
@@ -23,24 +24,7 @@ export type ThreatLockerOperation =
   | 'OrganizationGetForMoveComputers'
   | 'OrganizationGetListForNav';
 
-const faultSchema = z.intersection(
-  z.object({
-    /** An operation name such as `ComputerGetByAllParameters`; absent or `any` matches every call. */
-    operation: z.string().optional(),
-    /** Fire first on the N-th matching request counted from injection (default 1). */
-    nth: z.number().int().min(1).optional(),
-    /** How many matching requests fire (default 1); null or Infinity: every one. */
-    times: z.number().int().min(1).nullable().optional(),
-  }),
-  z.discriminatedUnion('kind', [
-    z.object({ kind: z.literal('status'), status: z.number().int().min(200).max(599), body: z.unknown().optional(), retryAfter: z.string().optional() }),
-    z.object({ kind: z.literal('delay'), ms: z.number().min(0) }),
-    z.object({ kind: z.literal('reset') }),
-    z.object({ kind: z.literal('empty') }),
-    z.object({ kind: z.literal('null') }),
-  ]),
-);
-export type FakeFault = z.infer<typeof faultSchema>;
+export type { FakeFault };
 
 export interface FakeRequestLogEntry {
   method: string;
@@ -269,40 +253,6 @@ class ComputerStore {
 // ---------------------------------------------------------------------------------------------
 // Faults and delays
 
-interface ArmedFault {
-  readonly fault: FakeFault;
-  seen: number;
-  fired: number;
-}
-
-class FaultPlan {
-  private armed: ArmedFault[] = [];
-
-  inject(fault: FakeFault): void {
-    this.armed.push({ fault, seen: 0, fired: 0 });
-  }
-
-  clear(): void {
-    this.armed = [];
-  }
-
-  /** Counts the request against every matching fault and returns the first one due to fire. */
-  take(operation: ThreatLockerOperation): FakeFault | undefined {
-    let due: ArmedFault | undefined;
-    for (const a of this.armed) {
-      const op = a.fault.operation;
-      if (op !== undefined && op.toLowerCase() !== 'any' && op.toLowerCase() !== operation.toLowerCase()) continue;
-      a.seen++;
-      if (!due && a.seen >= (a.fault.nth ?? 1) && a.fired < limit(a.fault)) due = a;
-    }
-    if (!due) return undefined;
-    due.fired++;
-    this.armed = this.armed.filter((a) => a.fired < limit(a.fault));
-    return due.fault;
-  }
-}
-
-const limit = (fault: FakeFault): number => (fault.times === undefined ? 1 : (fault.times ?? Infinity));
 
 const GATEWAY_PAGE = (status: number): string =>
   `<html>\r\n<head><title>${status} ${STATUS_CODES[status]}</title></head>\r\n<body>\r\n<center><h1>${status} ${STATUS_CODES[status]}</h1></center>\r\n</body>\r\n</html>\r\n`;

@@ -3,46 +3,17 @@
  * `/v2/device/{id}`) into snapshot columns. Pure: no I/O, no clock. Organization and location
  * names come from maps the caller built once per run (`listOrganizations`/`listLocations`).
  */
-import { NO_ATTRIBUTES, type NormalizedDevice } from '../../inventory/device.js';
+import { NO_ATTRIBUTES, type NormalizeFailure as SharedFailure, type NormalizeResult as SharedResult } from '../../inventory/device.js';
 import { canonicalHostname } from '../../inventory/hostname.js';
+import { bool, int, text } from '../values.js';
 import type { NinjaDevice } from './schema.js';
 
-export type NormalizeFailure = {
-  readonly code: 'missing_device_id' | 'missing_hostname';
-  readonly message: string;
-};
-
-export type NormalizeResult =
-  | { readonly ok: true; readonly device: NormalizedDevice }
-  | { readonly ok: false; readonly error: NormalizeFailure };
+export type NormalizeFailure = SharedFailure<'missing_device_id' | 'missing_hostname'>;
+export type NormalizeResult = SharedResult<'missing_device_id' | 'missing_hostname'>;
 
 export interface NinjaReferences {
   readonly organizations: ReadonlyMap<number, string>;
   readonly locations: ReadonlyMap<number, string>;
-}
-
-/** Trimmed string, or null when absent or blank. */
-function text(value: unknown): string | null {
-  if (typeof value !== 'string') return null;
-  const t = value.trim();
-  return t === '' ? null : t;
-}
-
-function integer(value: unknown): number | null {
-  if (typeof value === 'number' && Number.isSafeInteger(value)) return value;
-  if (typeof value === 'string' && /^\d+$/.test(value.trim())) return Number(value.trim());
-  return null;
-}
-
-function bool(value: unknown): boolean | null {
-  if (typeof value === 'boolean') return value;
-  if (typeof value === 'number') return value !== 0;
-  if (typeof value === 'string') {
-    const v = value.trim().toLowerCase();
-    if (v === 'true') return true;
-    if (v === 'false') return false;
-  }
-  return null;
 }
 
 /**
@@ -132,7 +103,7 @@ export function isVmGuest(nodeClass: string | null, deviceType: string | null): 
  *   if (r.ok) r.device.vendorDeviceKey; // '1042'
  */
 export function normalizeNinjaDevice(row: NinjaDevice, refs: NinjaReferences): NormalizeResult {
-  const id = integer(row.id);
+  const id = int(row.id);
   if (id === null) {
     return { ok: false, error: { code: 'missing_device_id', message: 'NinjaOne device has no numeric id' } };
   }
@@ -141,8 +112,8 @@ export function normalizeNinjaDevice(row: NinjaDevice, refs: NinjaReferences): N
   if (hostname === null) {
     return { ok: false, error: { code: 'missing_hostname', message: `NinjaOne device ${id} has neither dnsName nor systemName` } };
   }
-  const organizationId = integer(row.organizationId);
-  const locationId = integer(row.locationId);
+  const organizationId = int(row.organizationId);
+  const locationId = int(row.locationId);
   const displayName = text(row.displayName);
   const locationName = locationId === null ? null : (refs.locations.get(locationId) ?? null);
   const nodeClass = text(row.nodeClass);

@@ -7,10 +7,11 @@
  * `lastLoggedInUser`…), never the invented ones older collectors read (`publicIp`, `status`).
  */
 import { z } from 'zod';
+import { looseFlag, looseNumber, looseText } from '../values.js';
 
-const str = z.string().nullish();
-const num = z.union([z.number(), z.string()]).nullish();
-const bool = z.union([z.boolean(), z.string(), z.number()]).nullish();
+const str = looseText;
+const num = looseNumber;
+const bool = looseFlag;
 
 export const ninjaOsSchema = z.looseObject({
   manufacturer: str,

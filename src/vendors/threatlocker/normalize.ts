@@ -2,42 +2,13 @@
  * The one function that turns a raw ThreatLocker computer row into snapshot columns.
  * Used by sync-device and by the collector, so both always agree. Pure: no I/O, no clock.
  */
-import { NO_ATTRIBUTES, type NormalizedDevice } from '../../inventory/device.js';
+import { NO_ATTRIBUTES, type NormalizeFailure as SharedFailure, type NormalizeResult as SharedResult } from '../../inventory/device.js';
 import { canonicalHostname } from '../../inventory/hostname.js';
+import { bool, int, text } from '../values.js';
 import type { ThreatLockerComputer } from './schema.js';
 
-export type NormalizeFailure = {
-  readonly code: 'missing_computer_id' | 'missing_hostname';
-  readonly message: string;
-};
-
-export type NormalizeResult =
-  | { readonly ok: true; readonly device: NormalizedDevice }
-  | { readonly ok: false; readonly error: NormalizeFailure };
-
-/** Trimmed string, or null when absent or blank. */
-function text(value: unknown): string | null {
-  if (typeof value !== 'string') return null;
-  const t = value.trim();
-  return t === '' ? null : t;
-}
-
-function int(value: unknown): number | null {
-  if (typeof value === 'number') return Number.isInteger(value) ? value : Math.trunc(value);
-  if (typeof value === 'string' && /^-?\d+$/.test(value.trim())) return Number(value.trim());
-  return null;
-}
-
-function bool(value: unknown): boolean | null {
-  if (typeof value === 'boolean') return value;
-  if (typeof value === 'number') return value !== 0;
-  if (typeof value === 'string') {
-    const v = value.trim().toLowerCase();
-    if (['true', 'yes', '1'].includes(v)) return true;
-    if (['false', 'no', '0'].includes(v)) return false;
-  }
-  return null;
-}
+export type NormalizeFailure = SharedFailure<'missing_computer_id' | 'missing_hostname'>;
+export type NormalizeResult = SharedResult<'missing_computer_id' | 'missing_hostname'>;
 
 /**
  * Converts a vendor timestamp to an ISO-8601 UTC string.

@@ -6,10 +6,11 @@
  * (computerId, hostname) is decided by the normalizer, which reports it as a typed error.
  */
 import { z } from 'zod';
+import { looseFlag, looseNumber, looseText } from '../values.js';
 
-const str = z.string().nullish();
-const num = z.union([z.number(), z.string()]).nullish();
-const bool = z.union([z.boolean(), z.string(), z.number()]).nullish();
+const str = looseText;
+const num = looseNumber;
+const bool = looseFlag;
 
 export const threatLockerComputerSchema = z.looseObject({
   computerId: str,

@@ -1,0 +1,60 @@
+/**
+ * Scripted faults shared by every fake vendor: "fail request #3 with 503", "reset the
+ * connection on the 2nd page", "answer null", "wait 5 s". Tests inject them in-process or over
+ * the fakes' `/__admin/faults` endpoint (validated by `faultSchema`).
+ */
+import { z } from 'zod';
+
+export const faultSchema = z.intersection(
+  z.object({
+    /** An operation name such as `ComputerGetByAllParameters`; absent or `any` matches every call. */
+    operation: z.string().optional(),
+    /** Fire first on the N-th matching request counted from injection (default 1). */
+    nth: z.number().int().min(1).optional(),
+    /** How many matching requests fire (default 1); null or Infinity: every one. */
+    times: z.number().int().min(1).nullable().optional(),
+  }),
+  z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('status'), status: z.number().int().min(200).max(599), body: z.unknown().optional(), retryAfter: z.string().optional() }),
+    z.object({ kind: z.literal('delay'), ms: z.number().min(0) }),
+    z.object({ kind: z.literal('reset') }),
+    z.object({ kind: z.literal('empty') }),
+    z.object({ kind: z.literal('null') }),
+  ]),
+);
+export type FakeFault = z.infer<typeof faultSchema>;
+
+interface ArmedFault {
+  readonly fault: FakeFault;
+  seen: number;
+  fired: number;
+}
+
+const limit = (fault: FakeFault): number => (fault.times === undefined ? 1 : (fault.times ?? Infinity));
+
+export class FaultPlan {
+  private armed: ArmedFault[] = [];
+
+  inject(fault: FakeFault): void {
+    this.armed.push({ fault, seen: 0, fired: 0 });
+  }
+
+  clear(): void {
+    this.armed = [];
+  }
+
+  /** Counts the request against every matching fault and returns the first one due to fire. */
+  take(operation: string): FakeFault | undefined {
+    let due: ArmedFault | undefined;
+    for (const a of this.armed) {
+      const op = a.fault.operation;
+      if (op !== undefined && op.toLowerCase() !== 'any' && op.toLowerCase() !== operation.toLowerCase()) continue;
+      a.seen++;
+      if (!due && a.seen >= (a.fault.nth ?? 1) && a.fired < limit(a.fault)) due = a;
+    }
+    if (!due) return undefined;
+    due.fired++;
+    this.armed = this.armed.filter((a) => a.fired < limit(a.fault));
+    return due.fault;
+  }
+}
