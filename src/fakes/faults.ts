@@ -3,6 +3,7 @@
  * connection on the 2nd page", "answer null", "wait 5 s". Tests inject them in-process or over
  * the fakes' `/__admin/faults` endpoint (validated by `faultSchema`).
  */
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 
 export const faultSchema = z.intersection(
@@ -56,5 +57,45 @@ export class FaultPlan {
     due.fired++;
     this.armed = this.armed.filter((a) => a.fired < limit(a.fault));
     return due.fault;
+  }
+}
+
+/** What a fake needs to act a fault out on one request. */
+export interface FaultContext {
+  readonly request: FastifyRequest;
+  readonly reply: FastifyReply;
+  /** Answers with a status and body (and records the status in the fake's request log). */
+  send(status: number, payload: unknown, headers?: Record<string, string>): FastifyReply;
+  /** Waits, but is released early when the fake closes. */
+  wait(ms: number): Promise<void>;
+  /** The vendor's own error body for a status, used when the fault gives none. */
+  defaultBody(status: number): unknown;
+}
+
+/**
+ * Acts a due fault out. Resolves `'served'` when the fault answered (or dropped the
+ * connection) and `'continue'` when the request should now be served normally (after a delay,
+ * or when no fault was due).
+ */
+export async function applyFault(fault: FakeFault | undefined, c: FaultContext): Promise<'served' | 'continue'> {
+  switch (fault?.kind) {
+    case 'reset':
+      c.reply.hijack();
+      c.request.raw.socket.destroy();
+      return 'served';
+    case 'empty':
+      c.send(200, '', { 'content-type': 'application/json; charset=utf-8' });
+      return 'served';
+    case 'null':
+      c.send(200, null);
+      return 'served';
+    case 'status':
+      c.send(fault.status, fault.body === undefined ? c.defaultBody(fault.status) : fault.body, fault.retryAfter === undefined ? {} : { 'retry-after': fault.retryAfter });
+      return 'served';
+    case 'delay':
+      await c.wait(fault.ms);
+      return 'continue';
+    default:
+      return 'continue';
   }
 }

@@ -25,7 +25,7 @@ import {
 import { registerAdminRoutes } from './admin-routes.js';
 import { errorBody, NinjaError, pathId } from './errors.js';
 import { DeviceFilterError, parseDeviceFilter, type DevicePredicate } from './filter.js';
-import { FaultPlan, type FakeFault } from '../faults.js';
+import { applyFault, FaultPlan, type FakeFault } from '../faults.js';
 import { IdTable, OAuthAuthority } from './state.js';
 
 export type NinjaOperation =
@@ -406,22 +406,8 @@ export async function startFakeNinja(opts: FakeNinjaOptions = {}): Promise<FakeN
     try {
       if (!resolved) throw new NinjaError(404, `No endpoint matches ${rawPath}.`);
       const fault = faults.take(resolved.operation);
-      switch (fault?.kind) {
-        case 'reset':
-          reply.hijack();
-          request.raw.socket.destroy();
-          return undefined;
-        case 'empty':
-          return send(200, '', { 'content-type': 'application/json; charset=utf-8' });
-        case 'null':
-          return send(200, null);
-        case 'status': {
-          const body = fault.body === undefined ? defaultFaultBody(fault.status, resolved.operation) : fault.body;
-          return send(fault.status, body, fault.retryAfter === undefined ? {} : { 'retry-after': fault.retryAfter });
-        }
-        case 'delay':
-          await wait(fault.ms);
-      }
+      const defaultBody = (status: number) => defaultFaultBody(status, resolved.operation);
+      if ((await applyFault(fault, { request, reply, send, wait, defaultBody })) === 'served') return reply;
       if (!resolved.route) {
         const answer = handleToken(request, form);
         return send(answer.status, answer.body, answer.headers);

@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { fastify, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { CATALOGUE_NOW } from '../catalogue.js';
-import { FaultPlan, faultSchema, type FakeFault } from '../faults.js';
+import { applyFault, FaultPlan, faultSchema, type FakeFault } from '../faults.js';
 import { createRng } from '../rng.js';
 import { baseComputer, generateThreatLockerFleet, ZERO_GUID, type FakeComputer, type FakeOrganization } from './data.js';
 
@@ -583,20 +583,7 @@ export async function startFakeThreatLocker(opts: FakeThreatLockerOptions = {}):
         throw new PortalError(405, `The requested resource does not support http method '${request.method}'.`);
       }
       const fault = faults.take(route.operation);
-      switch (fault?.kind) {
-        case 'reset':
-          reply.hijack();
-          request.raw.socket.destroy();
-          return undefined;
-        case 'empty':
-          return send(200, '', { 'content-type': 'application/json; charset=utf-8' });
-        case 'null':
-          return send(200, null);
-        case 'status':
-          return send(fault.status, fault.body === undefined ? defaultFaultBody(fault.status) : fault.body, fault.retryAfter === undefined ? {} : { 'retry-after': fault.retryAfter });
-        case 'delay':
-          await wait(fault.ms);
-      }
+      if ((await applyFault(fault, { request, reply, send, wait, defaultBody: defaultFaultBody })) === 'served') return reply;
       const query = Object.fromEntries([...new URLSearchParams(rawQuery)].map(([k, v]) => [k.toLowerCase(), v]));
       const answer = route.handle({ body, query, org: authenticate(request) });
       return send(200, answer.body, answer.headers);
