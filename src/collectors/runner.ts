@@ -153,28 +153,36 @@ export function plausibility(current: number, previous: number | null, maxDropPe
 }
 
 /**
+ * Registers the devices seen for the first time, just before the swap. Identities are the
+ * registry of devices the vendor has reported, not part of the day's picture: doing this in
+ * its own statement keeps the swap short on a first collection (every device new), and a swap
+ * that then failed leaves only true facts behind (an identity is never deleted).
+ */
+async function registerNewIdentities(db: Kysely<DB>, jobId: string, vendorId: number, date: string): Promise<void> {
+  await sql`
+    INSERT INTO device_identity (vendor_id, vendor_device_key, first_seen_date, last_seen_date)
+    SELECT ${vendorId}, s.vendor_device_key, ${date}::date, ${date}::date
+      FROM collector_staging s
+     WHERE s.job_id = ${jobId} AND s.device_identity_id = 0
+     ORDER BY s.vendor_device_key
+    ON CONFLICT (vendor_id, vendor_device_key) DO NOTHING`.execute(db);
+}
+
+/**
  * Replaces the vendor's day with the staged rows in one short transaction. It holds the
  * vendor's snapshot-write lock exclusively, so single-device syncs wait for it instead of
  * racing it; snapshots they wrote after the fetch began are newer than what was fetched and
- * are kept. Only new identities are created here; advancing the last-seen date of the others
- * is bookkeeping that does not need the lock (see advanceLastSeen).
+ * are kept. Identity bookkeeping happens around it (registerNewIdentities, advanceLastSeen).
  */
 async function swapDay(db: Kysely<DB>, jobId: string, vendorId: number, date: string, fetchStartedAt: Date) {
   const columns = (await columnsOfSnapshot(db)).filter((c) => c !== 'id');
-  // Staged identity 0 means "new when staged": look it up (coalesce evaluates the subquery
-  // only for those rows).
+  // Staged identity 0 means "new when staged" (registered since): look it up — coalesce
+  // evaluates the subquery only for those rows.
   const identity = sql`coalesce(nullif(s.device_identity_id, 0),
     (SELECT d.id FROM device_identity d WHERE d.vendor_id = ${vendorId} AND d.vendor_device_key = s.vendor_device_key))`;
   const values = columns.map((c) => (c === 'written_at' ? sql`now()` : c === 'device_identity_id' ? identity : sql.ref(`s.${c}`)));
   return db.transaction().execute(async (tx) => {
     await sql`SELECT pg_advisory_xact_lock(${sql.lit(SNAPSHOT_WRITE_LOCK)}, ${vendorId}::integer)`.execute(tx);
-    // New identities (and any a sync created since staging) are created now.
-    await sql`
-      INSERT INTO device_identity (vendor_id, vendor_device_key, first_seen_date, last_seen_date)
-      SELECT ${vendorId}, s.vendor_device_key, ${date}::date, ${date}::date
-        FROM collector_staging s
-       WHERE s.job_id = ${jobId} AND s.device_identity_id = 0
-      ON CONFLICT (vendor_id, vendor_device_key) DO NOTHING`.execute(tx);
     await sql`
       DELETE FROM device_snapshot
        WHERE snapshot_date = ${date}::date AND vendor_id = ${vendorId}
@@ -251,6 +259,7 @@ export async function collect(db: Kysely<DB>, source: CollectorSource, o: Collec
     if (o.dryRun) {
       return { devices: staged, skipped: progress.skipped, pages: progress.pages, previous, written: 0, keptSyncs: 0, swapMs: 0 };
     }
+    await registerNewIdentities(db, o.jobId, o.vendorId, o.date);
     const t = performance.now();
     const written = await swapDay(db, o.jobId, o.vendorId, o.date, fetchStartedAt);
     const swapMs = Math.round(performance.now() - t);

@@ -66,7 +66,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   // Variance checks and search read one vendor-day at a time and join on the canonical name.
   await sql`CREATE INDEX ix_device_snapshot_day_vendor_canonical
             ON device_snapshot (snapshot_date, vendor_id, canonical_hostname)`.execute(db);
-  await sql`CREATE INDEX ix_device_snapshot_identity ON device_snapshot (device_identity_id)`.execute(db);
 
   // One device's snapshot for one day, replaced in a single round trip (sync-device's hot path).
   // The function body runs the specification's three steps atomically. The identity upsert
