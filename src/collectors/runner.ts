@@ -166,6 +166,12 @@ async function registerNewIdentities(db: Kysely<DB>, jobId: string, vendorId: nu
      WHERE s.job_id = ${jobId} AND s.device_identity_id = 0
      ORDER BY s.vendor_device_key
     ON CONFLICT (vendor_id, vendor_device_key) DO NOTHING`.execute(db);
+  // Every staged row now has its identity; the swap copies rows as they are.
+  await sql`
+    UPDATE collector_staging s SET device_identity_id = d.id
+      FROM device_identity d
+     WHERE s.job_id = ${jobId} AND s.device_identity_id = 0
+       AND d.vendor_id = ${vendorId} AND d.vendor_device_key = s.vendor_device_key`.execute(db);
 }
 
 /**
@@ -176,11 +182,7 @@ async function registerNewIdentities(db: Kysely<DB>, jobId: string, vendorId: nu
  */
 async function swapDay(db: Kysely<DB>, jobId: string, vendorId: number, date: string, fetchStartedAt: Date) {
   const columns = (await columnsOfSnapshot(db)).filter((c) => c !== 'id');
-  // Staged identity 0 means "new when staged" (registered since): look it up — coalesce
-  // evaluates the subquery only for those rows.
-  const identity = sql`coalesce(nullif(s.device_identity_id, 0),
-    (SELECT d.id FROM device_identity d WHERE d.vendor_id = ${vendorId} AND d.vendor_device_key = s.vendor_device_key))`;
-  const values = columns.map((c) => (c === 'written_at' ? sql`now()` : c === 'device_identity_id' ? identity : sql.ref(`s.${c}`)));
+  const values = columns.map((c) => (c === 'written_at' ? sql`now()` : sql.ref(`s.${c}`)));
   return db.transaction().execute(async (tx) => {
     await sql`SELECT pg_advisory_xact_lock(${sql.lit(SNAPSHOT_WRITE_LOCK)}, ${vendorId}::integer)`.execute(tx);
     await sql`
@@ -197,11 +199,19 @@ async function swapDay(db: Kysely<DB>, jobId: string, vendorId: number, date: st
     // Only when syncs were kept does each staged row need checking against them.
     const skipKept = kept.length > 0
       ? sql`AND NOT EXISTS (SELECT 1 FROM device_snapshot x
-                             WHERE x.snapshot_date = ${date}::date AND x.vendor_id = ${vendorId} AND x.device_identity_id = ${identity})`
+                             WHERE x.snapshot_date = ${date}::date AND x.vendor_id = ${vendorId} AND x.device_identity_id = s.device_identity_id)`
       : sql``;
     const inserted = await sql`
       INSERT INTO device_snapshot (${sql.join(columns.map((c) => sql.ref(c)))})
       SELECT ${sql.join(values)} FROM collector_staging s WHERE s.job_id = ${jobId} ${skipKept}`.execute(tx);
+    // Referential integrity, checked once for the whole day (see migration 0001): every row
+    // must point at an identity of this vendor. A violation is a bug; it rolls the swap back.
+    const orphans = await sql<{ n: string }>`
+      SELECT count(*) AS n FROM device_snapshot d
+       WHERE d.snapshot_date = ${date}::date AND d.vendor_id = ${vendorId}
+         AND NOT EXISTS (SELECT 1 FROM device_identity i WHERE i.id = d.device_identity_id AND i.vendor_id = d.vendor_id)`.execute(tx);
+    const orphaned = Number(orphans.rows[0]?.n ?? 0);
+    if (orphaned > 0) throw new Error(`${orphaned} snapshot rows would not belong to an identity of this vendor`);
     return Number(inserted.numAffectedRows ?? 0n);
   });
 }

@@ -245,6 +245,23 @@ describe.each(TEST_DATABASES)('ThreatLocker collector on %s', (kind) => {
     expect(res.statusCode).toBe(200);
   });
 
+  it('refuses a day whose rows would not belong to an identity, and changes nothing', async () => {
+    await run();
+    const before = await tableState();
+    // Simulate a bug: one staged row points at an identity that does not exist.
+    await sql`CREATE FUNCTION corrupt_staging() RETURNS trigger LANGUAGE plpgsql AS $$
+              BEGIN IF NEW.device_identity_id <> 0 THEN NEW.device_identity_id := 2147483000; END IF; RETURN NEW; END $$`.execute(h.deps.db);
+    await sql`CREATE TRIGGER corrupt_staging BEFORE INSERT ON collector_staging FOR EACH ROW EXECUTE FUNCTION corrupt_staging()`.execute(h.deps.db);
+    try {
+      const { job } = await run({ collectors: ['threatlocker'], force: true });
+      expect(job).toMatchObject({ status: 'failed', error: 'database error; nothing was changed' });
+      expect(await tableState()).toBe(before);
+    } finally {
+      await sql`DROP TRIGGER corrupt_staging ON collector_staging`.execute(h.deps.db);
+      await sql`DROP FUNCTION corrupt_staging()`.execute(h.deps.db);
+    }
+  });
+
   it('answers the follow-up endpoints', async () => {
     await run();
     const latest = await h.app.inject({ method: 'GET', url: '/api/collectors/runs/latest?collectors=threatlocker' });

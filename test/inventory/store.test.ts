@@ -82,12 +82,4 @@ describe.each(TEST_DATABASES)('store on %s', (kind) => {
       ).rows.map((r) => r.c);
     expect((await cols('collector_staging')).slice(2)).toEqual(await cols('device_snapshot'));
   });
-
-  it('a snapshot must belong to an identity of its own vendor', async () => {
-    await replaceDeviceSnapshot(db.db, vendors.ThreatLocker, '2026-03-10', fullDevice(ID(1)), 'sync');
-    const identity = await db.db.selectFrom('device_identity').select('id').executeTakeFirstOrThrow();
-    await expect(
-      sql`UPDATE device_snapshot SET vendor_id = ${vendors.Ninja} WHERE device_identity_id = ${identity.id}`.execute(db.db),
-    ).rejects.toThrow(/fk_device_snapshot_identity_vendor/);
-  });
 });
