@@ -7,14 +7,16 @@
  *    per sync;
  *  - throughput with 16 syncs in flight;
  *  - the original system's method as a baseline (page the whole fleet, pick the device, write
- *    it), and the ratio of its median to ours.
+ *    it), and the ratio of its median to ours — both measured without the HTTP layer.
  */
+import { sql } from 'kysely';
 import { pino } from 'pino';
 import { createDeps, type Deps } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import type { DatabaseKind } from '../src/db/database.js';
 import { createRng } from '../src/fakes/rng.js';
 import { buildServer } from '../src/http/server.js';
+import { syncThreatLockerDevice } from '../src/sync/sync-device.js';
 import { replaceDeviceSnapshot } from '../src/inventory/store.js';
 import { normalizeThreatLockerComputer } from '../src/vendors/threatlocker/normalize.js';
 import type { ThreatLockerComputer } from '../src/vendors/threatlocker/schema.js';
@@ -34,6 +36,9 @@ interface Row {
   db: DatabaseKind;
   size: number;
   byId: LatencySummary & { requests: number };
+  /** The same syncs called as the use case, without the HTTP layer: the like-for-like
+   *  comparison with the baseline, which is measured without it too. */
+  byIdUseCase: LatencySummary;
   byHostname: LatencySummary & { requests: number };
   throughput: number;
   baseline: LatencySummary & { requests: number };
@@ -68,8 +73,11 @@ async function benchOne(db: DatabaseKind, size: number, o: SyncBenchOptions): Pr
   });
   const app = await buildServer(deps);
   try {
-    // A realistic table: today's full snapshot is already there, as after the nightly run.
+    // A realistic table: today's full snapshot is already there, as after the nightly run, and
+    // the vacuum that follows a bulk write has run (syncs happen hours later, in the daytime;
+    // measuring while autovacuum works through the fresh day measured autovacuum).
     await deps.runs.runAndWait({ collectors: ['threatlocker'], trigger: 'cli' });
+    await sql`VACUUM ANALYZE`.execute(deps.db);
     const computers: ThreatLockerComputer[] = [];
     for await (const page of deps.threatlocker.listComputers()) computers.push(...page);
     const rng = createRng(size);
@@ -92,6 +100,17 @@ async function benchOne(db: DatabaseKind, size: number, o: SyncBenchOptions): Pr
     for (let i = 0; i < 30; i++) await sync({ computer_id: String(pick().computerId) }); // warm-up
     const byId = await sequential(() => ({ computer_id: String(pick().computerId) }));
     const byHostname = await sequential(() => ({ hostname: String(pick().hostname).toLowerCase() }));
+    const direct: number[] = [];
+    for (let i = 0; i < o.iterations; i++) {
+      const id = String(pick().computerId);
+      direct.push(
+        await timed(async () => {
+          const r = await syncThreatLockerDevice(deps, { computerId: id }, 'bench');
+          if (!r.ok) throw new Error(`sync failed: ${r.reason}`);
+        }),
+      );
+    }
+    const byIdUseCase = summarize(direct);
 
     let next = 0;
     const started = performance.now();
@@ -113,7 +132,7 @@ async function benchOne(db: DatabaseKind, size: number, o: SyncBenchOptions): Pr
       baselineSamples.push(await timed(() => fullScanSync(deps, id)));
     }
     const baseline = { ...summarize(baselineSamples), requests: (await fake.requestCount()) / baselineRuns };
-    return { db, size, byId, byHostname, throughput, baseline };
+    return { db, size, byId, byIdUseCase, byHostname, throughput, baseline };
   } finally {
     await app.close();
     await deps.close();
@@ -131,6 +150,9 @@ export async function runSyncBench(o: SyncBenchOptions): Promise<void> {
     }
     dbs.push(d);
   }
+  const note =
+    '\n"by id"/"by host": through the HTTP layer (app.inject). "use case p50": the same sync by id called without it; ' +
+    'the speed-up compares it with the full-scan baseline, which is measured without the HTTP layer as well.';
   console.log(
     `sync-device benchmark — ${o.iterations} sequential syncs per mode, ${o.concurrentTotal} at concurrency ${o.concurrency}; ` +
       'latencies in ms, through the HTTP layer; fake vendor in its own process, zero added latency\n',
@@ -144,7 +166,7 @@ export async function runSyncBench(o: SyncBenchOptions): Promise<void> {
   }
   console.log(
     table(
-      ['db', 'devices', 'by id p50', 'p95', 'max', 'req/sync', 'by host p50', 'p95', 'max', 'req/sync', 'syncs/s @16', 'full-scan p50', 'req/sync', 'speed-up (p50)'],
+      ['db', 'devices', 'by id p50', 'p95', 'max', 'req/sync', 'by host p50', 'p95', 'max', 'req/sync', 'syncs/s @16', 'use case p50', 'full-scan p50', 'req/sync', 'speed-up (p50)'],
       rows.map((r) => [
         r.db,
         r.size.toLocaleString('en-US'),
@@ -157,10 +179,12 @@ export async function runSyncBench(o: SyncBenchOptions): Promise<void> {
         ms(r.byHostname.max),
         r.byHostname.requests.toFixed(2),
         r.throughput.toFixed(0),
+        ms(r.byIdUseCase.p50),
         ms(r.baseline.p50),
         r.baseline.requests.toFixed(0),
-        `${(r.baseline.p50 / r.byId.p50).toFixed(0)}×`,
+        `${(r.baseline.p50 / r.byIdUseCase.p50).toFixed(0)}×`,
       ]),
     ),
   );
+  console.log(note);
 }

@@ -90,7 +90,7 @@ async function stagePage(db: Kysely<DB>, o: Pick<CollectOptions, 'jobId' | 'vend
   const columns = await columnsOfSnapshot(db);
   // One JSON parameter per page: the server unpacks it, so a page is one short statement.
   // Identities that already exist are resolved here, page by page, so the swap need not join
-  // the whole fleet; new ones stay 0 until the swap creates them.
+  // the whole fleet; new ones stay 0 until registerNewIdentities.
   await sql`
     INSERT INTO collector_staging
     SELECT ${o.jobId}, e->>'k', r.*
@@ -112,6 +112,8 @@ function columnsOfSnapshot(db: Kysely<DB>): Promise<string[]> {
      ORDER BY ordinal_position`
     .execute(db)
     .then((r) => r.rows.map((c) => c.column_name));
+  // A failed read is not remembered: the next collection asks again.
+  snapshotColumns.catch(() => (snapshotColumns = undefined));
   return snapshotColumns;
 }
 
