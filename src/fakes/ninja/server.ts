@@ -25,6 +25,7 @@ import {
 import { registerAdminRoutes } from './admin-routes.js';
 import { errorBody, NinjaError, pathId } from './errors.js';
 import { DeviceFilterError, parseDeviceFilter, type DevicePredicate } from './filter.js';
+import { answer, loggedHeaders } from '../http.js';
 import { applyFault, FaultPlan, type FakeFault } from '../faults.js';
 import { IdTable, OAuthAuthority } from './state.js';
 
@@ -387,22 +388,15 @@ export async function startFakeNinja(opts: FakeNinjaOptions = {}): Promise<FakeN
       path: rawPath,
       query,
       operation: resolved?.operation ?? null,
-      headers: { ...request.headers, ...(request.headers.authorization !== undefined ? { authorization: '[redacted]' } : {}) },
+      headers: loggedHeaders(request.headers),
       body: form ? Object.fromEntries([...form].map(([k, v]) => [k, REDACTED_FORM_FIELDS.has(k) ? '[redacted]' : v])) : raw === '' ? null : '[non-form body]',
       status: null,
       at: new Date().toISOString(),
     };
     log.push(entry);
     if (log.length > MAX_LOG) log.shift();
-    const send = (status: number, payload: unknown, headers: Record<string, string> = {}): FastifyReply => {
-      entry.status = status;
-      const isText = typeof payload === 'string';
-      const type = isText && payload.startsWith('<') ? 'text/html' : isText ? 'text/plain' : 'application/json';
-      return reply
-        .code(status)
-        .headers({ 'content-type': `${type}; charset=utf-8`, ...headers })
-        .send(isText ? payload : JSON.stringify(payload));
-    };
+    const send = (status: number, payload: unknown, headers: Record<string, string> = {}): FastifyReply =>
+      answer(reply, entry, status, payload, headers);
     try {
       if (!resolved) throw new NinjaError(404, `No endpoint matches ${rawPath}.`);
       const fault = faults.take(resolved.operation);

@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { fastify, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { CATALOGUE_NOW } from '../catalogue.js';
+import { answer, loggedHeaders } from '../http.js';
 import { applyFault, FaultPlan, faultSchema, type FakeFault } from '../faults.js';
 import { createRng } from '../rng.js';
 import { baseComputer, generateThreatLockerFleet, ZERO_GUID, type FakeComputer, type FakeOrganization } from './data.js';
@@ -560,22 +561,15 @@ export async function startFakeThreatLocker(opts: FakeThreatLockerOptions = {}):
       method: request.method,
       path: rawPath,
       operation: route?.operation ?? null,
-      headers: { ...request.headers, ...(request.headers.authorization !== undefined ? { authorization: '[redacted]' } : {}) },
+      headers: loggedHeaders(request.headers),
       body: body ?? null,
       status: null,
       at: new Date().toISOString(),
     };
     log.push(entry);
     if (log.length > MAX_LOG) log.shift();
-    const send = (status: number, payload: unknown, headers: Record<string, string> = {}): FastifyReply => {
-      entry.status = status;
-      const isText = typeof payload === 'string';
-      const type = isText && payload.startsWith('<') ? 'text/html' : isText ? 'text/plain' : 'application/json';
-      return reply
-        .code(status)
-        .headers({ 'content-type': `${type}; charset=utf-8`, ...headers })
-        .send(isText ? payload : JSON.stringify(payload));
-    };
+    const send = (status: number, payload: unknown, headers: Record<string, string> = {}): FastifyReply =>
+      answer(reply, entry, status, payload, headers);
     try {
       if (!route) throw new PortalError(404, `No endpoint matches ${rawPath}.`);
       if (request.method !== route.method) {

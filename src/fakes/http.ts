@@ -1,0 +1,31 @@
+/**
+ * HTTP plumbing shared by the fake vendors: how a request appears in their logs and how an
+ * answer is written.
+ */
+import type { FastifyReply } from 'fastify';
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** Request headers for a fake's request log, with the credential hidden. */
+export function loggedHeaders(headers: IncomingHttpHeaders): Record<string, string | string[] | undefined> {
+  return { ...headers, ...(headers.authorization !== undefined ? { authorization: '[redacted]' } : {}) };
+}
+
+/**
+ * Answers with a content type that matches the payload — JSON, an HTML page (as a gateway
+ * sends), or plain text — and records the status in the request's log entry.
+ */
+export function answer(
+  reply: FastifyReply,
+  entry: { status: number | null },
+  status: number,
+  payload: unknown,
+  headers: Record<string, string> = {},
+): FastifyReply {
+  entry.status = status;
+  const isText = typeof payload === 'string';
+  const type = isText && payload.startsWith('<') ? 'text/html' : isText ? 'text/plain' : 'application/json';
+  return reply
+    .code(status)
+    .headers({ 'content-type': `${type}; charset=utf-8`, ...headers })
+    .send(isText ? payload : JSON.stringify(payload));
+}
