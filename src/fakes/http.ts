@@ -29,3 +29,25 @@ export function answer(
     .headers({ 'content-type': `${type}; charset=utf-8`, ...headers })
     .send(isText ? payload : JSON.stringify(payload));
 }
+
+/** Timers for `delay` faults that a closing fake releases at once, so none outlives it. */
+export class Delays {
+  private readonly pending = new Map<NodeJS.Timeout, () => void>();
+
+  readonly wait = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(timer);
+        resolve();
+      }, ms);
+      this.pending.set(timer, resolve);
+    });
+
+  releaseAll(): void {
+    for (const [timer, release] of this.pending) {
+      clearTimeout(timer);
+      release();
+    }
+    this.pending.clear();
+  }
+}

@@ -25,7 +25,7 @@ import {
 import { registerAdminRoutes } from './admin-routes.js';
 import { errorBody, NinjaError, pathId } from './errors.js';
 import { DeviceFilterError, parseDeviceFilter, type DevicePredicate } from './filter.js';
-import { answer, loggedHeaders } from '../http.js';
+import { answer, Delays, loggedHeaders } from '../http.js';
 import { applyFault, FaultPlan, type FakeFault } from '../faults.js';
 import { IdTable, OAuthAuthority } from './state.js';
 
@@ -202,16 +202,8 @@ export async function startFakeNinja(opts: FakeNinjaOptions = {}): Promise<FakeN
   const customFields = new Map<number, Record<string, unknown>>();
   const oauth = new OAuthAuthority({ clientId, clientSecret, ttlSeconds: tokenTtlSeconds, refreshTokens });
   const faults = new FaultPlan();
-  // Pending `delay` faults, released early on close so no timer outlives the server.
-  const delays = new Map<NodeJS.Timeout, () => void>();
-  const wait = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        delays.delete(timer);
-        resolve();
-      }, ms);
-      delays.set(timer, resolve);
-    });
+  const delays = new Delays();
+  const { wait } = delays;
   let log: FakeRequestLogEntry[] = [];
 
   const addDevice = (partial: Partial<FakeNinjaDevice> = {}): FakeNinjaDevice => {
@@ -443,10 +435,7 @@ export async function startFakeNinja(opts: FakeNinjaOptions = {}): Promise<FakeN
     clientSecret,
     admin,
     async close() {
-      for (const [timer, release] of delays) {
-        clearTimeout(timer);
-        release();
-      }
+      delays.releaseAll();
       await app.close();
     },
   };

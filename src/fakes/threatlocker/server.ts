@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { fastify, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { CATALOGUE_NOW } from '../catalogue.js';
-import { answer, loggedHeaders } from '../http.js';
+import { answer, Delays, loggedHeaders } from '../http.js';
 import { applyFault, FaultPlan, faultSchema, type FakeFault } from '../faults.js';
 import { createRng } from '../rng.js';
 import { baseComputer, generateThreatLockerFleet, ZERO_GUID, type FakeComputer, type FakeOrganization } from './data.js';
@@ -337,16 +337,8 @@ export async function startFakeThreatLocker(opts: FakeThreatLockerOptions = {}):
   const orgs = new OrgTree(fleet.organizations);
   const store = new ComputerStore(orgs);
   const faults = new FaultPlan();
-  // Pending `delay` faults, released early on close so no timer outlives the server.
-  const delays = new Map<NodeJS.Timeout, () => void>();
-  const wait = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        delays.delete(timer);
-        resolve();
-      }, ms);
-      delays.set(timer, resolve);
-    });
+  const delays = new Delays();
+  const { wait } = delays;
   let log: FakeRequestLogEntry[] = [];
   let addRng = createRng(seed ^ 0xadd);
 
@@ -662,10 +654,7 @@ export async function startFakeThreatLocker(opts: FakeThreatLockerOptions = {}):
     rootOrganizationId: orgs.root.organizationId,
     admin,
     async close() {
-      for (const [timer, release] of delays) {
-        clearTimeout(timer);
-        release();
-      }
+      delays.releaseAll();
       await app.close();
     },
   };
