@@ -10,8 +10,8 @@ import type { Logger } from 'pino';
 import type { Deps } from './app.js';
 import { COLLECTORS } from './collectors/runs.js';
 import type { Config, NinjaConfig, ThreatLockerConfig } from './config.js';
-import { startFakeNinja, type FakeNinja } from './fakes/ninja/index.js';
-import { startFakeThreatLocker, type FakeThreatLocker } from './fakes/threatlocker/index.js';
+import { startFakeNinja } from './fakes/ninja/index.js';
+import { startFakeThreatLocker } from './fakes/threatlocker/index.js';
 
 /** Machines in the demo catalogue (each tool sees most of them, some twice, some not at all). */
 export const DEMO_FLEET_SIZE = 700;
@@ -31,7 +31,6 @@ export const SPEC_EXAMPLE_COMPUTER = {
 export interface DemoVendors {
   readonly threatlocker: ThreatLockerConfig;
   readonly ninja: NinjaConfig;
-  readonly fakes: { readonly threatlocker: FakeThreatLocker; readonly ninja: FakeNinja };
   close(): Promise<void>;
 }
 
@@ -53,7 +52,6 @@ export async function startDemoVendors(logger: Logger, config: Config): Promise<
   return {
     threatlocker: { baseUrl: tl.baseUrl, apiKey: tl.apiKey, organizationId: undefined, timeoutMs: config.threatlockerTimeoutMs },
     ninja: { baseUrl: ninja.baseUrl, clientId: ninja.clientId, clientSecret: ninja.clientSecret, refreshToken: undefined, timeoutMs: config.ninjaTimeoutMs },
-    fakes: { threatlocker: tl, ninja },
     close: async () => {
       await Promise.all([tl.close(), ninja.close()]);
     },

@@ -51,3 +51,18 @@ export class Delays {
     this.pending.clear();
   }
 }
+
+/**
+ * The JSON object an admin request sent (an empty body is `{}`); anything else is refused with
+ * the fake's own error, built by `fail`.
+ */
+export function adminJsonObject(body: unknown, fail: (status: number, message: string) => Error): Record<string, unknown> {
+  let parsed: unknown = {};
+  try {
+    if (typeof body === 'string' && body !== '') parsed = JSON.parse(body);
+  } catch {
+    throw fail(400, 'The request body is not valid JSON.');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw fail(400, 'The request body must be a JSON object.');
+  return parsed as Record<string, unknown>;
+}

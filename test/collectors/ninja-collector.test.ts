@@ -16,10 +16,7 @@ describe.each(TEST_DATABASES)('NinjaOne collector on %s', (kind) => {
     await h?.close();
   });
   beforeEach(async () => {
-    await h.deps.runs.idle();
     await h.reset();
-    await h.deps.db.deleteFrom('job_runs').execute();
-    await h.deps.db.deleteFrom('job_batches').execute();
   });
 
   const ninja = () => h.ninja!;

@@ -18,10 +18,7 @@ describe.each(TEST_DATABASES)('ThreatLocker collector on %s', (kind) => {
     await h?.close();
   });
   beforeEach(async () => {
-    await h.deps.runs.idle();
     await h.reset();
-    await h.deps.db.deleteFrom('job_runs').execute();
-    await h.deps.db.deleteFrom('job_batches').execute();
   });
 
   const liveCount = () => h.fake.admin.list().filter((c) => !c.isDeleted).length;

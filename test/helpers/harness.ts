@@ -85,6 +85,7 @@ export async function createHarness(
     clock,
     logLines,
     async reset() {
+      await deps.runs.idle(); // a run still writing would race the truncate
       await database.truncate();
       await fake.admin.reset();
       ninja?.admin.reset();

@@ -5,20 +5,12 @@ import type { FakeNinjaDevice, FakeNinjaLocation, FakeNinjaOrganization } from '
 import { NinjaError, pathId } from './errors.js';
 import type { FakeNinjaAdmin, NinjaOperation } from './server.js';
 import { faultSchema } from '../faults.js';
+import { adminJsonObject } from '../http.js';
 
 type Json = Record<string, unknown>;
 
 export function registerAdminRoutes(app: FastifyInstance, admin: FakeNinjaAdmin): void {
-  const adminBody = (request: FastifyRequest): Json => {
-    let body: unknown = {};
-    try {
-      if (typeof request.body === 'string' && request.body !== '') body = JSON.parse(request.body);
-    } catch {
-      throw new NinjaError(400, 'The request body is not valid JSON.');
-    }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new NinjaError(400, 'The request body must be a JSON object.');
-    return body as Json;
-  };
+  const adminBody = (request: FastifyRequest): Json => adminJsonObject(request.body, (status, message) => new NinjaError(status, message));
   const orNotFound = <T>(value: T | undefined): T => {
     if (value === undefined) throw new NinjaError(404, 'Device not found.');
     return value;

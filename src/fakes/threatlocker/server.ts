@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { fastify, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { CATALOGUE_NOW } from '../catalogue.js';
-import { answer, Delays, loggedHeaders } from '../http.js';
+import { adminJsonObject, answer, Delays, loggedHeaders } from '../http.js';
 import { applyFault, FaultPlan, faultSchema, type FakeFault } from '../faults.js';
 import { createRng } from '../rng.js';
 import { baseComputer, generateThreatLockerFleet, ZERO_GUID, type FakeComputer, type FakeOrganization } from './data.js';
@@ -592,16 +592,7 @@ export async function startFakeThreatLocker(opts: FakeThreatLockerOptions = {}):
   });
   app.route({ method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'], url: '/*', handler: handlePortal });
 
-  const adminBody = (request: FastifyRequest): Json => {
-    let body: unknown = {};
-    try {
-      if (typeof request.body === 'string' && request.body !== '') body = JSON.parse(request.body);
-    } catch {
-      throw new PortalError(400, 'The request body is not valid JSON.');
-    }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new PortalError(400, 'The request body must be a JSON object.');
-    return body as Json;
-  };
+  const adminBody = (request: FastifyRequest): Json => adminJsonObject(request.body, (status, message) => new PortalError(status, message));
   const orNotFound = <T>(value: T | undefined): T => {
     if (value === undefined) throw new PortalError(404, 'Computer not found.');
     return value;
