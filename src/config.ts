@@ -7,6 +7,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { Cron } from 'croner';
+import { isGuid } from './ids.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -64,7 +65,6 @@ export class ConfigError extends Error {
   }
 }
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Empty strings in the environment mean "unset" (a common artefact of `.env` templates). */
 const optionalString = z
@@ -132,7 +132,7 @@ const envSchema = z.object({
   THREATLOCKER_API_BASE_URL: httpUrl('THREATLOCKER_API_BASE_URL', 'https://portalapi.g.threatlocker.com'),
   THREATLOCKER_API_KEY: optionalString,
   THREATLOCKER_ORGANIZATION_ID: optionalString.refine(
-    (v) => v === undefined || GUID.test(v),
+    (v) => v === undefined || isGuid(v),
     'THREATLOCKER_ORGANIZATION_ID must be a GUID',
   ),
   THREATLOCKER_TIMEOUT_MS: intInRange('THREATLOCKER_TIMEOUT_MS', 100, 600_000, 30_000),

@@ -4,10 +4,10 @@
  */
 import type { Kysely } from 'kysely';
 import type { Clock } from '../clock.js';
-import type { DB, JobBatchRow, JobRunRow, JobStatus } from '../db/schema.js';
+import { ACTIVE_JOB_STATUSES, type DB, type JobBatchRow, type JobRunRow, type JobStatus } from '../db/schema.js';
 import { COLLECTORS, JOB_NAMES, type CollectorName } from './runs.js';
 
-const ACTIVE: readonly JobStatus[] = ['queued', 'running'];
+const ACTIVE = ACTIVE_JOB_STATUSES;
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 
 /** "45s", "3m 12s", "1h 4m" — the existing history endpoint's format. */

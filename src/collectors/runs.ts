@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import { sql, type Kysely, type Updateable } from 'kysely';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
-import type { DB, JobBatchRow, JobRunRow, JobRunTable, JobStatus } from '../db/schema.js';
+import { ACTIVE_JOB_STATUSES, type DB, type JobBatchRow, type JobRunRow, type JobRunTable, type JobStatus } from '../db/schema.js';
 import type { VendorIds } from '../inventory/vendors.js';
 import { VendorError } from '../vendors/http.js';
 import { collect, CollectorStopped, type CollectionProgress, type CollectorSource } from './runner.js';
@@ -61,7 +61,7 @@ export type StartResult =
   | { readonly ok: false; readonly reason: 'busy'; readonly job: JobRunRow }
   | { readonly ok: false; readonly reason: 'not_configured'; readonly collector: CollectorName };
 
-const ACTIVE: readonly JobStatus[] = ['queued', 'running'];
+const ACTIVE = ACTIVE_JOB_STATUSES;
 
 function newId(prefix: string): string {
   return `${prefix}_${randomBytes(4).toString('hex')}`;

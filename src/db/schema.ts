@@ -105,6 +105,8 @@ export interface DeviceSyncLogTable {
 }
 
 export const JOB_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+/** A run in one of these holds its collector (see uq_job_runs_one_active in migration 0003). */
+export const ACTIVE_JOB_STATUSES: readonly JobStatus[] = ['queued', 'running'];
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
 export interface JobBatchTable {

@@ -84,6 +84,17 @@ export interface VendorHttpOptions {
   readonly connections?: number;
 }
 
+/**
+ * How a caller bounds a vendor call (every client method takes it last): cancellation from the
+ * request, run or shutdown, and an overall deadline that retries and waits count against.
+ */
+export interface CallOptions {
+  /** Aborts the call at once, including an attempt in flight or a wait between attempts. */
+  readonly signal?: AbortSignal | undefined;
+  /** Epoch milliseconds (`Date.now()` scale) by which the whole operation must be over. */
+  readonly deadline?: number | undefined;
+}
+
 export interface VendorRequest {
   readonly method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
   /** Path after the base URL, starting with `/`. */

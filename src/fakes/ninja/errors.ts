@@ -1,4 +1,5 @@
 /** Errors of the fake NinjaOne. */
+import { parseNumericId } from '../../ids.js';
 import { randomUUID } from 'node:crypto';
 
 /** An answer in NinjaOne's API error shape `{resultCode, errorMessage, incidentId}`. */
@@ -16,7 +17,8 @@ export const errorBody = (message: string) => ({ resultCode: 'FAILURE', errorMes
 
 /** A numeric path id (device, organization); anything else is a 400. */
 export function pathId(raw: string): number {
-  if (!/^\d+$/.test(raw)) throw new NinjaError(400, `Invalid id "${raw}".`);
-  return Number(raw);
+  const id = parseNumericId(raw);
+  if (id === null || raw.trim() !== raw) throw new NinjaError(400, `Invalid id "${raw}".`);
+  return id;
 }
 

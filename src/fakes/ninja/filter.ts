@@ -8,6 +8,7 @@
  * - operators: `eq`/`=`, `neq`/`!=`, `in`/`notin` with a list `(a,b,c)`;
  * - anything else is a parse error, which the server answers with 400.
  */
+import { parseNumericId } from '../../ids.js';
 import { NINJA_NODE_CLASSES, type FakeNinjaDevice } from './data.js';
 
 export class DeviceFilterError extends Error {
@@ -63,8 +64,9 @@ function parseStatement(raw: string): DevicePredicate {
     const key = NUMERIC_FIELDS[field as keyof typeof NUMERIC_FIELDS];
     wanted = new Set(
       values.map((v) => {
-        if (!/^\d+$/.test(v)) throw new DeviceFilterError(`${field} needs numeric ids, got "${v}".`);
-        return Number(v);
+        const id = parseNumericId(v);
+        if (id === null || v.trim() !== v) throw new DeviceFilterError(`${field} needs numeric ids, got "${v}".`);
+        return id;
       }),
     );
     read = (d) => d[key];

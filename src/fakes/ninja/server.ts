@@ -8,6 +8,7 @@
  * request log see every call, including unknown paths and wrong verbs, and so that the same
  * table serves both the `/v2/...` and `/api/v2/...` prefixes clients use.
  */
+import { parseNumericId } from '../../ids.js';
 import { STATUS_CODES } from 'node:http';
 import { fastify, type FastifyReply, type FastifyRequest } from 'fastify';
 import { CATALOGUE_NOW } from '../catalogue.js';
@@ -169,8 +170,9 @@ interface Call {
 function integerParam(query: Query, name: string): number | null {
   const raw = query[name];
   if (raw === undefined || raw === '') return null;
-  if (!/^\d+$/.test(raw.trim())) throw new NinjaError(400, `Parameter ${name} must be a non-negative integer, got "${raw}".`);
-  return Number(raw.trim());
+  const n = parseNumericId(raw);
+  if (n === null) throw new NinjaError(400, `Parameter ${name} must be a non-negative integer, got "${raw}".`);
+  return n;
 }
 
 const basicAuth = (header: string | undefined): { id: string; secret: string } | null => {

@@ -13,6 +13,7 @@ import { fastify, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { CATALOGUE_NOW } from '../catalogue.js';
 import { adminJsonObject, answer, Delays, loggedHeaders } from '../http.js';
+import { isGuid } from '../../ids.js';
 import { applyFault, FaultPlan, faultSchema, type FakeFault } from '../faults.js';
 import { createRng } from '../rng.js';
 import { baseComputer, generateThreatLockerFleet, ZERO_GUID, type FakeComputer, type FakeOrganization } from './data.js';
@@ -90,7 +91,6 @@ class PortalError extends Error {
   }
 }
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MODES = new Set(['secure', 'installation', 'learning', 'monitoronly']);
 const PRODUCT_ID = '6f1d2c3b-4a59-4e87-9b10-2c3d4e5f6a7b';
 /** Demo mode runs for days: the request log keeps only the most recent calls. */
@@ -302,7 +302,7 @@ function field<K extends keyof FieldTypes>(dto: Json, key: string, type: K, fall
 /** A GUID filter: '', null and the zero GUID mean "no filter". */
 function guidFilter(value: unknown, key: string): string | null {
   if (value === undefined || value === null || value === '' || value === ZERO_GUID) return null;
-  if (typeof value !== 'string' || !GUID.test(value.trim())) throw new PortalError(400, `The value '${String(value)}' is not a valid GUID. Path: $.${key}`);
+  if (typeof value !== 'string' || !isGuid(value.trim())) throw new PortalError(400, `The value '${String(value)}' is not a valid GUID. Path: $.${key}`);
   return value.trim().toLowerCase();
 }
 
@@ -441,7 +441,7 @@ export async function startFakeThreatLocker(opts: FakeThreatLockerOptions = {}):
 
   const getForEdit = (call: Call): Answer => {
     const computerId = call.query.computerid;
-    if (!computerId || !GUID.test(computerId.trim())) throw new PortalError(400, `The value '${computerId ?? ''}' is not a valid computerId.`);
+    if (!computerId || !isGuid(computerId.trim())) throw new PortalError(400, `The value '${computerId ?? ''}' is not a valid computerId.`);
     return { body: editDto(findInScope(computerId, call.org).row) };
   };
 

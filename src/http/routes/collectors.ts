@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { Deps } from '../../app.js';
 import { activeProgress, collectorStatus, getBatch, getJob, latestRuns, runHistory } from '../../collectors/run-reports.js';
 import { COLLECTORS, type CollectorName } from '../../collectors/runs.js';
+import { ErrorBody as BaseErrorBody } from '../schemas.js';
 
 const Collector = z.enum(COLLECTORS, { error: `collectors must be a list of ${COLLECTORS.join(', ')}` });
 
@@ -23,10 +24,7 @@ const RunBody = z
   )
   .default({ collectors: [...COLLECTORS], run_cross_vendor: false, priority: 'normal', force: false, dry_run: false });
 
-const ErrorBody = z.object({
-  error: z.string(),
-  code: z.string(),
-  field: z.string().optional(),
+const ErrorBody = BaseErrorBody.extend({
   job_id: z.string().optional(),
   job_name: z.string().optional(),
   batch_id: z.string().optional(),

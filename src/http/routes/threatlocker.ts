@@ -7,11 +7,11 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Deps } from '../../app.js';
 import { HubError, statusOf } from '../../errors.js';
+import { isGuid } from '../../ids.js';
+import { ErrorBody as BaseErrorBody } from '../schemas.js';
 import { renameThreatLockerDevice } from '../../sync/rename-device.js';
 import { DEFAULT_UPDATED_BY, syncThreatLockerDevice, type SyncFailure } from '../../sync/sync-device.js';
 import { listSyncHistory } from '../../sync/sync-log.js';
-
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A string field where blank and null mean "not given"; the result is trimmed. */
 const optionalText = (field: string, max: number) =>
@@ -21,7 +21,7 @@ const optionalText = (field: string, max: number) =>
     .nullish()
     .transform((v) => (v == null || v.trim() === '' ? undefined : v.trim()));
 
-const computerIdField = optionalText('computer_id', 64).refine((v) => v === undefined || GUID.test(v), {
+const computerIdField = optionalText('computer_id', 64).refine((v) => v === undefined || isGuid(v), {
   error: 'computer_id must be a ThreatLocker computer id (a GUID)',
 });
 const hostnameField = optionalText('hostname', 255);
@@ -48,10 +48,7 @@ const UpdateNameBody = bodyObject({
   old_name: z.string().nullish().describe('Accepted for compatibility; the name ThreatLocker had is reported instead'),
 });
 
-const ErrorBody = z.object({
-  error: z.string(),
-  code: z.string(),
-  field: z.string().optional(),
+const ErrorBody = BaseErrorBody.extend({
   computer_id: z.string().nullable().optional(),
   hostname: z.string().nullable().optional(),
   stage: z.string().optional(),

@@ -11,6 +11,7 @@
  * - Lists are keyset-paged with `pageSize` and `after=<last id>` (bare arrays, no totals); a short
  *   or empty page ends paging.
  */
+import { parseNumericId } from '../../ids.js';
 import type { Logger } from 'pino';
 import { VendorError, VendorHttp, type RetryPolicy, type VendorFailureKind, type VendorResponse } from '../http.js';
 import {
@@ -72,12 +73,6 @@ export function normalizeNinjaBaseUrl(raw: string): string {
   url.search = '';
   url.hash = '';
   return url.toString().replace(/\/+$/, '');
-}
-
-function numericId(value: unknown): number | null {
-  if (typeof value === 'number' && Number.isSafeInteger(value)) return value;
-  if (typeof value === 'string' && /^\d+$/.test(value.trim())) return Number(value.trim());
-  return null;
 }
 
 interface CachedToken {
@@ -204,7 +199,7 @@ export class NinjaClient {
       if (!parsed.success) throw new VendorError('NinjaOne', 'malformed', `NinjaOne ${operation} did not answer a list`, res.status, 1);
       const rows = parsed.data;
       if (rows.length === 0) return;
-      const last = numericId(rows[rows.length - 1]?.id);
+      const last = parseNumericId(rows[rows.length - 1]?.id);
       if (last === null) throw new VendorError('NinjaOne', 'malformed', `NinjaOne ${operation} answered a row without a numeric id`, res.status, 1);
       if (after !== undefined && last <= after) {
         throw new VendorError('NinjaOne', 'malformed', `NinjaOne ${operation} ignored after=${after} (page ends at id ${last})`, res.status, 1);
@@ -240,7 +235,7 @@ export class NinjaClient {
     const map = new Map<number, string>();
     for await (const page of pages) {
       for (const row of page) {
-        const id = numericId(row.id);
+        const id = parseNumericId(row.id);
         const name = row.name?.trim();
         if (id !== null && name) map.set(id, name);
       }
@@ -255,7 +250,7 @@ export class NinjaClient {
     const parsed = ninjaDeviceSchema.safeParse(res.body);
     if (!parsed.success) throw new VendorError('NinjaOne', 'malformed', 'NinjaOne device did not answer a device record', res.status, 1);
     // A server answering for another id must not make us adopt the wrong device.
-    return numericId(parsed.data.id) === id ? parsed.data : null;
+    return parseNumericId(parsed.data.id) === id ? parsed.data : null;
   }
 
   async close(): Promise<void> {
