@@ -53,7 +53,7 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 /** The original system's lookup: every page of the fleet, then a linear search, then the write. */
 async function fullScanSync(deps: Deps, computerId: string): Promise<void> {
   let found: ThreatLockerComputer | undefined;
-  for await (const page of deps.threatlocker.listComputers(500)) {
+  for await (const page of deps.threatlocker.list(500)) {
     found ??= page.find((c) => c.computerId === computerId);
   }
   if (!found) throw new Error(`baseline did not find ${computerId}`);
@@ -79,7 +79,7 @@ async function benchOne(db: DatabaseKind, size: number, o: SyncBenchOptions): Pr
     await deps.runs.runAndWait({ collectors: ['threatlocker'], trigger: 'cli' });
     await sql`VACUUM ANALYZE`.execute(deps.db);
     const computers: ThreatLockerComputer[] = [];
-    for await (const page of deps.threatlocker.listComputers()) computers.push(...page);
+    for await (const page of deps.threatlocker.list()) computers.push(...page);
     const rng = createRng(size);
     const pick = () => computers[rng.int(0, computers.length - 1)] as ThreatLockerComputer;
 

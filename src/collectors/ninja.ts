@@ -8,12 +8,12 @@ import type { NinjaClient } from '../vendors/ninja/client.js';
 import { normalizeNinjaDevice } from '../vendors/ninja/normalize.js';
 import type { CollectorSource } from './runner.js';
 
-export function ninjaSource(client: Pick<NinjaClient, 'listDevices' | 'listOrganizations' | 'listLocations'>, logger: Logger): CollectorSource {
+export function ninjaSource(client: Pick<NinjaClient, 'list' | 'listOrganizations' | 'listLocations'>, logger: Logger): CollectorSource {
   return {
     vendor: 'Ninja',
     async *pages(signal) {
       const [organizations, locations] = await Promise.all([client.listOrganizations(), client.listLocations()]);
-      for await (const rows of client.listDevices()) {
+      for await (const rows of client.list()) {
         if (signal.aborted) return;
         const devices: NormalizedDevice[] = [];
         let skipped = 0;

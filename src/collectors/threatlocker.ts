@@ -16,7 +16,7 @@ import type { CollectorSource } from './runner.js';
  */
 const MAX_PASSES = 2;
 
-export function threatlockerSource(client: Pick<ThreatLockerClient, 'listComputers'>, logger: Logger): CollectorSource {
+export function threatlockerSource(client: Pick<ThreatLockerClient, 'list'>, logger: Logger): CollectorSource {
   return {
     vendor: 'ThreatLocker',
     async *pages(signal) {
@@ -24,7 +24,7 @@ export function threatlockerSource(client: Pick<ThreatLockerClient, 'listCompute
       let withoutId = 0;
       let total: number | undefined;
       for (let pass = 1; pass <= MAX_PASSES; pass++) {
-        for await (const rows of client.listComputers()) {
+        for await (const rows of client.list()) {
           if (signal.aborted) return;
           const devices: NormalizedDevice[] = [];
           let skipped = 0;

@@ -21,7 +21,7 @@ export async function renameThreatLockerDevice(deps: SyncDeps, ref: DeviceRef, n
     const renamed = await deps.threatlocker.renameComputer(computerId, newName, found.row.organizationId);
     note.previousName = oldName = renamed.previousName ?? oldName;
     attempt.stage = 'sync';
-    const fresh = await deps.threatlocker.findComputerById(computerId);
+    const fresh = await deps.threatlocker.findById(computerId);
     if (!fresh) return { reason: 'not_found' };
     return storeComputer(deps, attempt, { ...found, row: fresh }, oldName);
   });

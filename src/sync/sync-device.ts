@@ -25,7 +25,7 @@ export interface SyncDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly vendorIds: VendorIds;
-  readonly threatlocker: Pick<ThreatLockerClient, 'findComputerById' | 'findComputersByHostname' | 'renameComputer'>;
+  readonly threatlocker: Pick<ThreatLockerClient, 'findById' | 'findByHostname' | 'renameComputer'>;
 }
 
 export interface DeviceRef {
@@ -75,11 +75,11 @@ function checkinTime(row: ThreatLockerComputer): number {
  */
 export async function resolveComputer(client: SyncDeps['threatlocker'], ref: DeviceRef): Promise<ResolvedComputer | null> {
   if (ref.computerId) {
-    const row = await client.findComputerById(ref.computerId);
+    const row = await client.findById(ref.computerId);
     if (row) return { row, matchedBy: 'computer_id', otherMatches: 0 };
   }
   if (ref.hostname) {
-    const { computers, matchedBy } = await client.findComputersByHostname(ref.hostname);
+    const { devices: computers, matchedBy } = await client.findByHostname(ref.hostname);
     if (computers.length > 0 && matchedBy) {
       const sorted = [...computers].sort((a, b) => checkinTime(b) - checkinTime(a));
       return { row: sorted[0] as ThreatLockerComputer, matchedBy, otherMatches: computers.length - 1 };

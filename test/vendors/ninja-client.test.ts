@@ -34,7 +34,7 @@ describe('NinjaClient', () => {
   async function collect(client: NinjaClient, pageSize?: number, between?: (page: number) => void) {
     const rows = [];
     let pages = 0;
-    for await (const page of client.listDevices(pageSize)) {
+    for await (const page of client.list(pageSize)) {
       pages++;
       rows.push(...page);
       between?.(pages);
@@ -97,7 +97,7 @@ describe('NinjaClient', () => {
 
     it('refuses a server that ignores `after` instead of looping', async () => {
       const client = makeClient();
-      const firstPage = (await client.listDevices(100).next()).value;
+      const firstPage = (await client.list(100).next()).value;
       fake.admin.injectFault({ operation: 'devices-detailed', kind: 'status', status: 200, body: firstPage, nth: 2, times: null });
       const err = await failure(collect(client, 100));
       expect(err).toBeInstanceOf(VendorError);
@@ -132,11 +132,11 @@ describe('NinjaClient', () => {
     it('finds one device by id, null when NinjaOne has none, and checks the id it gets back', async () => {
       const [a, b] = fake.admin.list();
       const client = makeClient();
-      expect((await client.findDeviceById(a!.id))?.systemName).toBe(a!.systemName);
+      expect((await client.findById(a!.id))?.systemName).toBe(a!.systemName);
       expect(fake.admin.requests().at(-1)?.path).toBe(`/v2/device/${a!.id}`);
-      expect(await client.findDeviceById(99_999_999)).toBeNull();
+      expect(await client.findById(99_999_999)).toBeNull();
       fake.admin.injectFault({ operation: 'device', kind: 'status', status: 200, body: b });
-      expect(await client.findDeviceById(a!.id)).toBeNull();
+      expect(await client.findById(a!.id)).toBeNull();
     });
 
     it('accepts base URLs with /api, /v2 or a trailing slash', async () => {
@@ -152,7 +152,7 @@ describe('NinjaClient', () => {
     it('shares one in-flight token request between concurrent callers', async () => {
       const client = makeClient();
       const id = fake.admin.list()[0]!.id;
-      const [orgs, locations, device] = await Promise.all([client.listOrganizations(), client.listLocations(), client.findDeviceById(id)]);
+      const [orgs, locations, device] = await Promise.all([client.listOrganizations(), client.listLocations(), client.findById(id)]);
       expect([orgs.size > 0, locations.size > 0, device?.id]).toEqual([true, true, id]);
       expect(fake.admin.tokenRequestCount()).toBe(1);
       await client.listOrganizations();
@@ -287,7 +287,7 @@ describe('NinjaClient', () => {
 
     it('never retries other 4xx, and does not renew the token on 403', async () => {
       fake.admin.injectFault({ operation: 'device', kind: 'status', status: 400, times: null });
-      expect(await failure(makeClient().findDeviceById(1))).toMatchObject({ kind: 'request', httpStatus: 400 });
+      expect(await failure(makeClient().findById(1))).toMatchObject({ kind: 'request', httpStatus: 400 });
       expect(fake.admin.requestCount('device')).toBe(1);
       fake.admin.injectFault({ operation: 'organizations', kind: 'status', status: 403, times: null });
       expect(await failure(makeClient().listOrganizations())).toMatchObject({ kind: 'auth', httpStatus: 403 });

@@ -36,7 +36,7 @@ describe('ThreatLockerClient', () => {
   async function collect(pageSize?: number) {
     const rows = [];
     let pages = 0;
-    for await (const page of client.listComputers(pageSize)) {
+    for await (const page of client.list(pageSize)) {
       pages++;
       rows.push(...page);
     }
@@ -45,7 +45,7 @@ describe('ThreatLockerClient', () => {
 
   it('sends the raw key (no Bearer) and the managed organization header', async () => {
     const pc = fake.admin.list()[0]!;
-    await client.findComputerById(pc.computerId!);
+    await client.findById(pc.computerId!);
     const req = fake.admin.requests()[0]!;
     expect(req.method).toBe('POST');
     expect(req.path.toLowerCase()).toBe('/portalapi/computer/computergetbyallparameters');
@@ -84,34 +84,34 @@ describe('ThreatLockerClient', () => {
     fake.admin.injectFault({ operation: 'ComputerGetByAllParameters', kind: 'empty' });
     expect((await collect()).rows).toEqual([]);
     fake.admin.injectFault({ operation: 'ComputerGetByAllParameters', kind: 'null' });
-    expect(await client.findComputerById(fake.admin.list()[0]!.computerId!)).toBeNull();
+    expect(await client.findById(fake.admin.list()[0]!.computerId!)).toBeNull();
   });
 
   it('finds by hostname: exact match first, then the canonical short name', async () => {
     const a = withId(fake.admin.add({ hostname: 'LAB-PC7' }));
     const b = withId(fake.admin.add({ hostname: "LAB-PC7.school.local" }));
     fake.admin.add({ hostname: 'LAB-PC77' });
-    const exact = await client.findComputersByHostname('lab-pc7');
+    const exact = await client.findByHostname('lab-pc7');
     expect(exact.matchedBy).toBe('hostname');
-    expect(exact.computers.map((c) => c.computerId!)).toEqual([a.computerId]);
-    const fqdn = await client.findComputersByHostname('LAB-PC7.other.domain');
+    expect(exact.devices.map((c) => c.computerId!)).toEqual([a.computerId]);
+    const fqdn = await client.findByHostname('LAB-PC7.other.domain');
     expect(fqdn.matchedBy).toBe('canonical_hostname');
-    expect(fqdn.computers.map((c) => c.computerId!).sort()).toEqual([a.computerId, b.computerId].sort());
-    expect((await client.findComputersByHostname('lab-pc')).computers).toEqual([]);
+    expect(fqdn.devices.map((c) => c.computerId!).sort()).toEqual([a.computerId, b.computerId].sort());
+    expect((await client.findByHostname('lab-pc')).devices).toEqual([]);
   });
 
   it('checks the id of the row it gets back', async () => {
     fake.admin.injectFault({ operation: 'ComputerGetByAllParameters', kind: 'status', status: 200, body: [fake.admin.list()[1]] });
-    expect(await client.findComputerById(fake.admin.list()[0]!.computerId!)).toBeNull();
+    expect(await client.findById(fake.admin.list()[0]!.computerId!)).toBeNull();
   });
 
   it('retries 502/503/504 and resets, then gives up with a typed error', async () => {
     const id = fake.admin.list()[0]!.computerId!;
     fake.admin.injectFault({ kind: 'status', status: 502, times: 2 });
-    expect(await client.findComputerById(id)).not.toBeNull();
+    expect(await client.findById(id)).not.toBeNull();
     fake.admin.clearRequests();
     fake.admin.injectFault({ kind: 'status', status: 503, times: null });
-    const err = await client.findComputerById(id).catch((e: unknown) => e);
+    const err = await client.findById(id).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(VendorError);
     expect(err).toMatchObject({ kind: 'unavailable', code: 'HUB_ERR_VENDOR_UNAVAILABLE', httpStatus: 503, attempts: 3 });
     expect(fake.admin.requestCount()).toBe(3);
@@ -123,20 +123,20 @@ describe('ThreatLockerClient', () => {
     const at = new Date(Date.now() + 2_000).toUTCString();
     fake.admin.injectFault({ kind: 'status', status: 429, retryAfter: at });
     const started = Date.now();
-    expect(await client.findComputerById(id)).not.toBeNull();
+    expect(await client.findById(id)).not.toBeNull();
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
   });
 
   it('never retries other 4xx', async () => {
     fake.admin.injectFault({ kind: 'status', status: 400, times: null });
-    const err = await client.findComputerById(fake.admin.list()[0]!.computerId!).catch((e: unknown) => e);
+    const err = await client.findById(fake.admin.list()[0]!.computerId!).catch((e: unknown) => e);
     expect(err).toMatchObject({ kind: 'request', httpStatus: 400 });
     expect(fake.admin.requestCount()).toBe(1);
   });
 
   it('reports a timeout as such', async () => {
     fake.admin.injectFault({ kind: 'delay', ms: 1_500 });
-    const err = await client.findComputerById(fake.admin.list()[0]!.computerId!).catch((e: unknown) => e);
+    const err = await client.findById(fake.admin.list()[0]!.computerId!).catch((e: unknown) => e);
     expect(err).toMatchObject({ kind: 'timeout', code: 'HUB_ERR_VENDOR_TIMEOUT' });
   });
 
@@ -149,7 +149,7 @@ describe('ThreatLockerClient', () => {
       logger: pino({ level: 'trace' }, { write: (l: string) => void logLines.push(l) }),
     });
     try {
-      const err = (await bad.findComputerById(fake.admin.list()[0]!.computerId!).catch((e: unknown) => e)) as VendorError;
+      const err = (await bad.findById(fake.admin.list()[0]!.computerId!).catch((e: unknown) => e)) as VendorError;
       expect(err).toMatchObject({ kind: 'auth', httpStatus: 401 });
       expect(JSON.stringify({ m: err.message, d: err.details })).not.toContain('f'.repeat(64));
       expect(logLines.join('\n')).not.toContain('f'.repeat(64));

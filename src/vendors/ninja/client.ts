@@ -11,6 +11,7 @@
  * - Lists are keyset-paged with `pageSize` and `after=<last id>` (bare arrays, no totals); a short
  *   or empty page ends paging.
  */
+import type { VendorClient } from '../client.js';
 import { parseNumericId } from '../../ids.js';
 import type { Logger } from 'pino';
 import { VendorError, VendorHttp, type RetryPolicy, type VendorFailureKind, type VendorResponse } from '../http.js';
@@ -83,7 +84,8 @@ interface CachedToken {
 
 type ListSchema<T> = { safeParse(body: unknown): { success: true; data: T[] } | { success: false } };
 
-export class NinjaClient {
+// findByHostname arrives with the parallel-surface work (issue 6, item 24).
+export class NinjaClient implements Omit<VendorClient<NinjaDevice, number>, 'findByHostname'> {
   private readonly http: VendorHttp;
   private readonly store: RefreshTokenStore | undefined;
   private cached: CachedToken | null = null;
@@ -215,9 +217,9 @@ export class NinjaClient {
    * per-device calls).
    *
    * @example
-   *   for await (const page of client.listDevices()) for (const d of page) normalizeNinjaDevice(d, refs);
+   *   for await (const page of client.list()) for (const d of page) normalizeNinjaDevice(d, refs);
    */
-  async *listDevices(pageSize = NINJA_PAGE_SIZE): AsyncGenerator<NinjaDevice[], void, undefined> {
+  async *list(pageSize = NINJA_PAGE_SIZE): AsyncGenerator<NinjaDevice[], void, undefined> {
     yield* this.pages('/v2/devices-detailed', 'devices-detailed', ninjaDeviceListSchema, pageSize);
   }
 
@@ -244,7 +246,7 @@ export class NinjaClient {
   }
 
   /** One device in the detailed shape; `null` when NinjaOne has no device with that id. */
-  async findDeviceById(id: number): Promise<NinjaDevice | null> {
+  async findById(id: number): Promise<NinjaDevice | null> {
     const res = await this.get(`/v2/device/${encodeURIComponent(String(id))}`, 'device', undefined, { allowNotFound: true });
     if (res.status === 404) return null;
     const parsed = ninjaDeviceSchema.safeParse(res.body);

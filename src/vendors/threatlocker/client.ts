@@ -7,6 +7,7 @@
  *   short page ends paging (never an error: a fleet that is an exact multiple of the page size
  *   ends with an empty page).
  */
+import type { HostnameLookup, VendorClient } from '../client.js';
 import type { Logger } from 'pino';
 import type { ThreatLockerConfig } from '../../config.js';
 import { canonicalHostname } from '../../inventory/hostname.js';
@@ -31,13 +32,7 @@ export interface ThreatLockerClientOptions extends ThreatLockerConfig {
   readonly retry?: RetryPolicy;
 }
 
-/** How a hostname lookup matched, strongest first. */
-export type HostnameMatch = 'hostname' | 'canonical_hostname';
-
-export interface HostnameLookup {
-  readonly computers: readonly ThreatLockerComputer[];
-  readonly matchedBy: HostnameMatch | null;
-}
+export type { HostnameMatch } from '../client.js';
 
 /** The list DTO of vendor-apis.md §1.3 with every filter neutral. */
 function listBody(overrides: Record<string, unknown>): Record<string, unknown> {
@@ -60,7 +55,7 @@ function listBody(overrides: Record<string, unknown>): Record<string, unknown> {
   };
 }
 
-export class ThreatLockerClient {
+export class ThreatLockerClient implements VendorClient<ThreatLockerComputer, string> {
   private readonly http: VendorHttp;
 
   constructor(private readonly options: ThreatLockerClientOptions) {
@@ -100,7 +95,7 @@ export class ThreatLockerClient {
    * are not returned). The returned row's id is checked, so a server that ignores the filter
    * cannot make us adopt the wrong device.
    */
-  async findComputerById(computerId: string): Promise<ThreatLockerComputer | null> {
+  async findById(computerId: string): Promise<ThreatLockerComputer | null> {
     const rows = await this.listPage(listBody({ computerId, pageSize: 10 }));
     const wanted = computerId.toLowerCase();
     return rows.find((r) => typeof r.computerId === 'string' && r.computerId.toLowerCase() === wanted) ?? null;
@@ -111,10 +106,10 @@ export class ThreatLockerClient {
    * FQDN and a short name find each other), then an exact case-insensitive match on `hostname`,
    * and only if none matches exactly, a match on the canonical short name.
    */
-  async findComputersByHostname(hostname: string): Promise<HostnameLookup> {
+  async findByHostname(hostname: string): Promise<HostnameLookup<ThreatLockerComputer>> {
     const wanted = hostname.trim();
     const canonical = canonicalHostname(wanted);
-    if (canonical === '') return { computers: [], matchedBy: null };
+    if (canonical === '') return { devices: [], matchedBy: null };
     const candidates: ThreatLockerComputer[] = [];
     // The search is a substring match, so "PC-1" also finds "PC-10…"; page until the end.
     for (let page = 1; ; page++) {
@@ -123,9 +118,9 @@ export class ThreatLockerClient {
       if (rows.length < THREATLOCKER_PAGE_SIZE) break;
     }
     const exact = candidates.filter((r) => typeof r.hostname === 'string' && r.hostname.trim().toLowerCase() === wanted.toLowerCase());
-    if (exact.length > 0) return { computers: exact, matchedBy: 'hostname' };
+    if (exact.length > 0) return { devices: exact, matchedBy: 'hostname' };
     const byCanonical = candidates.filter((r) => typeof r.hostname === 'string' && canonicalHostname(r.hostname) === canonical);
-    return { computers: byCanonical, matchedBy: byCanonical.length > 0 ? 'canonical_hostname' : null };
+    return { devices: byCanonical, matchedBy: byCanonical.length > 0 ? 'canonical_hostname' : null };
   }
 
   /**
@@ -133,7 +128,7 @@ export class ThreatLockerClient {
    * order (by computer name; the collector de-duplicates by computerId in case a rename moves
    * a row between pages).
    */
-  async *listComputers(pageSize = THREATLOCKER_PAGE_SIZE): AsyncGenerator<ThreatLockerComputer[], void, undefined> {
+  async *list(pageSize = THREATLOCKER_PAGE_SIZE): AsyncGenerator<ThreatLockerComputer[], void, undefined> {
     for (let page = 1; ; page++) {
       const rows = await this.listPage(listBody({ pageNumber: page, pageSize }));
       if (rows.length > 0) yield rows;
