@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   HUB_ERR_VENDOR_TIMEOUT: { status: 500, meaning: 'The vendor did not answer within the configured timeout.' },
   HUB_ERR_VENDOR_MALFORMED: { status: 500, meaning: 'The vendor answered with data we cannot use.' },
   HUB_ERR_VENDOR_REQUEST: { status: 500, meaning: 'The vendor refused our request (another 4xx).' },
+  HUB_ERR_HOSTNAME_TOO_BROAD: { status: 422, meaning: 'The hostname matches more vendor devices than one lookup reads; give the device id or the full hostname.' },
   HUB_ERR_COLLECTOR_BUSY: { status: 409, meaning: 'A run of that collector is already queued or running.' },
   HUB_ERR_RUN_NOT_FOUND: { status: 404, meaning: 'No collector batch or job with that id.' },
   HUB_ERR_RUN_ENDED: { status: 409, meaning: 'The job already ended; there is nothing to cancel.' },

@@ -17,14 +17,17 @@ export function ninjaSource(client: Pick<NinjaClient, 'list' | 'listOrganization
         if (signal.aborted) return;
         const devices: NormalizedDevice[] = [];
         let skipped = 0;
+        let sanitized = 0;
         for (const row of rows) {
           const r = normalizeNinjaDevice(row, { organizations, locations });
+          sanitized += r.sanitized;
           if (r.ok) devices.push(r.device);
           else {
             skipped++;
             logger.warn({ code: r.error.code }, `NinjaOne device skipped: ${r.error.message}`);
           }
         }
+        if (sanitized > 0) logger.warn({ sanitized }, 'NinjaOne strings with NUL or lone surrogates made safe for PostgreSQL');
         // NinjaOne reports no fleet total; progress shows devices fetched so far.
         yield { devices, skipped };
       }

@@ -1,7 +1,8 @@
 /**
  * Scripted faults shared by every fake vendor: "fail request #3 with 503", "reset the
- * connection on the 2nd page", "answer null", "wait 5 s". Tests inject them in-process or over
- * the fakes' `/__admin/faults` endpoint (validated by `faultSchema`).
+ * connection on the 2nd page", "answer null", "wait 5 s", "echo the credential in a 500".
+ * Tests inject them in-process or over the fakes' `/__admin/faults` endpoint (validated by
+ * `faultSchema`).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -21,6 +22,17 @@ export const faultSchema = z.intersection(
     z.object({ kind: z.literal('reset') }),
     z.object({ kind: z.literal('empty') }),
     z.object({ kind: z.literal('null') }),
+    /**
+     * An error answer whose message repeats the request's `Authorization` value, as careless
+     * servers do: after `prefix` characters of filler (so the credential can straddle a cut),
+     * as sent or upper-cased. Proves that a client masks secrets before it keeps any text.
+     */
+    z.object({
+      kind: z.literal('echo-credential'),
+      status: z.number().int().min(400).max(599).optional(),
+      prefix: z.number().int().min(0).max(10_000).optional(),
+      letterCase: z.enum(['as-sent', 'upper']).optional(),
+    }),
   ]),
 );
 export type FakeFault = z.infer<typeof faultSchema>;
@@ -70,6 +82,15 @@ export interface FaultContext {
   wait(ms: number): Promise<void>;
   /** The vendor's own error body for a status, used when the fault gives none. */
   defaultBody(status: number): unknown;
+  /** The vendor's error body shape around a given message (default `{ message }`). */
+  errorBody?(status: number, message: string): unknown;
+}
+
+/** The message of an `echo-credential` fault: filler, then the credential the request sent. */
+export function echoedCredential(fault: { prefix?: number | undefined; letterCase?: 'as-sent' | 'upper' | undefined }, credential: string): string {
+  const shown = fault.letterCase === 'upper' ? credential.toUpperCase() : credential;
+  const filler = 'Request could not be authorized for this tenant; '.repeat(Math.ceil((fault.prefix ?? 0) / 50) + 1).slice(0, fault.prefix ?? 0);
+  return `${filler}${shown} was not accepted.`;
 }
 
 /**
@@ -95,6 +116,12 @@ export async function applyFault(fault: FakeFault | undefined, c: FaultContext):
     case 'delay':
       await c.wait(fault.ms);
       return 'continue';
+    case 'echo-credential': {
+      const status = fault.status ?? 500;
+      const message = echoedCredential(fault, String(c.request.headers.authorization ?? ''));
+      c.send(status, c.errorBody ? c.errorBody(status, message) : { message });
+      return 'served';
+    }
     default:
       return 'continue';
   }

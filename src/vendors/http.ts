@@ -1,13 +1,28 @@
 /**
  * Shared vendor HTTP: one keep-alive connection pool per vendor client, a per-attempt timeout,
  * bounded retries with exponential backoff and full jitter, `Retry-After` honoured (seconds or
- * HTTP date, capped), and typed failures whose messages never contain credentials.
+ * HTTP date, capped), an overall deadline and cancellation (see {@link CallOptions}), and typed
+ * failures whose messages never contain credentials.
  *
- * The retry loop is written here rather than taken from undici's RetryAgent because that agent
- * has no jitter, retries only idempotent verbs (ThreatLocker searches are POSTs), and offers no
- * hook to log or count attempts; p-retry cannot take its delay from a response header.
+ * Secrets: a vendor's error text is masked first — every configured secret, in any letter case,
+ * also URL-encoded — and only then cut to {@link MAX_VENDOR_TEXT} characters, so a key that
+ * straddles the cut cannot survive in part. Bodies are never kept verbatim: only the masked,
+ * cut message of an error answer reaches an error, and through it logs, API answers and rows.
+ *
+ * The retry loop is written here rather than taken from undici's RetryAgent / RetryHandler
+ * (which does accept POST through `methods` and a custom `retry` function), because:
+ *  - one `signal` spans all of its attempts and an aborted attempt is never retried, so a
+ *    per-attempt timeout of min(timeout, time left before the deadline) cannot be expressed —
+ *    only the Agent's inactivity timers, fixed for every attempt;
+ *  - a connection reset in the middle of a body is resumed with a `Range` request (it is built
+ *    for downloads); the Portal API's POST answers are not range-able, so such a retry fails
+ *    ("server does not support the range header") instead of re-running the request;
+ *  - with its default `throwOnError` the body of the last failed answer is dropped (the
+ *    vendor's message is lost); without it, the `retry` function must re-decide everything
+ *    anyway (which statuses, Retry-After as seconds or date, jitter, the deadline, logging,
+ *    counting attempts), leaving the handler nothing but the re-dispatch.
+ * p-retry cannot take its delay from a response header.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import { HubError, type ErrorCode } from '../errors.js';
@@ -22,7 +37,8 @@ export type VendorFailureKind =
   | 'unavailable'
   | 'timeout'
   | 'malformed'
-  | 'request';
+  | 'request'
+  | 'too_broad';
 
 const KIND_CODES: Record<VendorFailureKind, ErrorCode> = {
   auth: 'HUB_ERR_VENDOR_AUTH',
@@ -33,6 +49,7 @@ const KIND_CODES: Record<VendorFailureKind, ErrorCode> = {
   timeout: 'HUB_ERR_VENDOR_TIMEOUT',
   malformed: 'HUB_ERR_VENDOR_MALFORMED',
   request: 'HUB_ERR_VENDOR_REQUEST',
+  too_broad: 'HUB_ERR_HOSTNAME_TOO_BROAD',
 };
 
 /** A vendor call that failed for a known reason. `message` is safe for API clients and logs. */
@@ -43,10 +60,35 @@ export class VendorError extends HubError {
     message: string,
     readonly httpStatus: number | undefined,
     readonly attempts: number,
+    /** More facts for API clients, e.g. `retry_after_seconds` when a wait did not fit the deadline. */
+    extra: Readonly<Record<string, unknown>> = {},
   ) {
-    super(KIND_CODES[kind], message, { vendor, kind, http_status: httpStatus ?? null, attempts });
+    super(KIND_CODES[kind], message, { vendor, kind, http_status: httpStatus ?? null, attempts, ...extra });
     this.name = 'VendorError';
   }
+}
+
+/** The longest excerpt of a vendor's own error text kept in an error message (after masking). */
+export const MAX_VENDOR_TEXT = 200;
+
+const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Replaces every secret in `text` with `[redacted]`: in any letter case (a vendor may echo a
+ * key upper-cased) and URL-encoded (as a form field is sent). Secrets shorter than 4
+ * characters are ignored: masking them would shred ordinary words.
+ */
+export function maskSecrets(text: string, secrets: readonly string[]): string {
+  const forms = new Set<string>();
+  for (const secret of secrets) {
+    if (secret.length < 4) continue;
+    forms.add(secret);
+    forms.add(encodeURIComponent(secret));
+  }
+  if (forms.size === 0) return text;
+  // Longest first, so a secret that contains another is masked whole.
+  const pattern = [...forms].sort((a, b) => b.length - a.length).map(escapeRegExp).join('|');
+  return text.replace(new RegExp(pattern, 'gi'), '[redacted]');
 }
 
 export interface RetryPolicy {
@@ -139,6 +181,43 @@ function headerValue(headers: VendorResponse['headers'], name: string): string |
   return Array.isArray(v) ? v[0] : v;
 }
 
+/** What `send` accepts besides the request: the caller's bounds, and whether a 404 is an answer. */
+export interface SendOptions extends CallOptions {
+  /** Resolve with a 404 instead of throwing (the caller treats it as "no such thing"). */
+  readonly allowNotFound?: boolean;
+}
+
+/** How one attempt failed, and whether (and after how long) another is worth it. */
+interface Outcome {
+  readonly error: VendorError;
+  readonly retryable: boolean;
+  /** What the vendor asked for (`Retry-After`), uncapped. */
+  readonly waitMs?: number | undefined;
+}
+
+/** The caller's signal fired: its own reason, so a caller that cancelled recognizes it. */
+function cancelled(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
+}
+
+/** Waits `ms`, or rejects with the signal's reason the moment it fires. */
+function wait(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(cancelled(signal));
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(cancelled(signal as AbortSignal));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+const seconds = (ms: number): number => Math.ceil(ms / 1000);
+
 export class VendorHttp {
   private readonly agent: Agent;
   private readonly retry: RetryPolicy;
@@ -158,13 +237,9 @@ export class VendorHttp {
     return this.options.vendor;
   }
 
-  /** Replaces every configured secret in `text` with `[redacted]`. */
+  /** Replaces every configured secret in `text` with `[redacted]` (see {@link maskSecrets}). */
   redact(text: string): string {
-    let out = text;
-    for (const secret of this.options.secrets?.() ?? []) {
-      if (secret.length >= 4) out = out.split(secret).join('[redacted]');
-    }
-    return out;
+    return maskSecrets(text, this.options.secrets?.() ?? []);
   }
 
   async close(): Promise<void> {
@@ -174,32 +249,74 @@ export class VendorHttp {
   /**
    * Sends a request, retrying transient failures. Resolves with any status below 400 (and with
    * a 404 when `allowNotFound` is set); throws {@link VendorError} for everything else.
+   *
+   * With `signal`: its abort ends the attempt in flight or the wait between attempts at once,
+   * and the call rejects with the signal's own reason (not a VendorError). With `deadline`:
+   * each attempt gets min(timeout, time left); a wait (`Retry-After` or backoff) that would
+   * end after the deadline fails at once with the wait in the error (`retry_after_seconds`);
+   * a deadline already passed is a `timeout` VendorError.
+   *
+   * @example
+   *   await http.send(req, { signal: request.signal, deadline: Date.now() + 30_000 });
    */
-  async send(req: VendorRequest, opts: { allowNotFound?: boolean } = {}): Promise<VendorResponse> {
+  async send(req: VendorRequest, options: SendOptions = {}): Promise<VendorResponse> {
     const { vendor, logger } = this.options;
+    const { signal, deadline } = options;
     for (let attempt = 1; ; attempt++) {
+      if (signal?.aborted) throw cancelled(signal);
+      const left = deadline === undefined ? Infinity : deadline - Date.now();
+      if (left <= 0) {
+        throw new VendorError(vendor, 'timeout', `${vendor} ${req.operation}: the deadline passed before attempt ${attempt}`, undefined, attempt - 1);
+      }
+      const budgetMs = Math.min(this.options.timeoutMs, left);
       const started = performance.now();
-      let outcome: { error: VendorError; retryable: boolean; waitMs?: number | undefined };
+      let outcome: Outcome;
       try {
-        const response = await this.once(req);
+        const response = await this.once(req, attempt, budgetMs, signal);
         const ms = Math.round(performance.now() - started);
         logger.debug({ vendor, op: req.operation, status: response.status, ms, attempt }, 'vendor call');
-        if (response.status < 400 || (response.status === 404 && opts.allowNotFound)) return response;
+        if (response.status < 400 || (response.status === 404 && options.allowNotFound)) return response;
         outcome = this.classifyStatus(req, response, attempt);
       } catch (err) {
-        outcome = this.classifyTransport(req, err, attempt);
+        if (signal?.aborted) throw cancelled(signal);
+        outcome = this.classifyTransport(req, err, attempt, budgetMs < this.options.timeoutMs);
       }
       if (!outcome.retryable || attempt >= this.retry.maxAttempts) throw outcome.error;
-      const wait = Math.min(this.retry.maxDelayMs, outcome.waitMs ?? backoffDelay(this.retry, attempt));
+      const asked = outcome.waitMs;
+      const waitMs = Math.min(this.retry.maxDelayMs, asked ?? backoffDelay(this.retry, attempt));
+      // The vendor's own wait counts against the deadline uncapped: retrying before it is over
+      // would only be refused again.
+      if (deadline !== undefined && Date.now() + Math.max(waitMs, asked ?? 0) >= deadline) {
+        throw this.pastDeadline(req, outcome, asked ?? waitMs, attempt);
+      }
       logger.warn(
-        { vendor, op: req.operation, attempt, kind: outcome.error.kind, status: outcome.error.httpStatus, waitMs: wait },
+        { vendor, op: req.operation, attempt, kind: outcome.error.kind, status: outcome.error.httpStatus, waitMs },
         'vendor call failed, retrying',
       );
-      await sleep(wait);
+      await wait(waitMs, signal);
     }
   }
 
-  private async once(req: VendorRequest): Promise<VendorResponse> {
+  /** The failure of a call whose next attempt could only start after its deadline. */
+  private pastDeadline(req: VendorRequest, outcome: Outcome, waitMs: number, attempt: number): VendorError {
+    const { vendor } = this.options;
+    const e = outcome.error;
+    const why =
+      outcome.waitMs !== undefined
+        ? `asked to wait ${seconds(waitMs)} s (Retry-After), which ends after the deadline`
+        : `the next attempt (in ${seconds(waitMs)} s) would start after the deadline`;
+    const status = e.httpStatus === undefined ? '' : ` (HTTP ${e.httpStatus})`;
+    const kind: VendorFailureKind = e.kind === 'rate_limited' || e.kind === 'timeout' ? e.kind : 'unavailable';
+    return new VendorError(vendor, kind, `${vendor} ${req.operation} failed${status}; ${why}`, e.httpStatus, attempt, {
+      retry_after_seconds: seconds(waitMs),
+    });
+  }
+
+  /**
+   * One attempt, bounded by `budgetMs` and the caller's signal. The attempt's own controller
+   * (rather than AbortSignal.any) keeps no listener on a long-lived run signal once it ends.
+   */
+  private async once(req: VendorRequest, attempt: number, budgetMs: number, signal: AbortSignal | undefined): Promise<VendorResponse> {
     const url = new URL(this.options.baseUrl + req.path);
     for (const [k, v] of Object.entries(req.query ?? {})) url.searchParams.set(k, String(v));
     const headers: Record<string, string> = { accept: 'application/json', ...req.headers };
@@ -211,45 +328,53 @@ export class VendorHttp {
       headers['content-type'] = 'application/x-www-form-urlencoded';
       body = new URLSearchParams(req.form).toString();
     }
-    const res = await request(url, {
-      method: req.method,
-      headers,
-      body,
-      dispatcher: this.agent as Dispatcher,
-      signal: AbortSignal.timeout(this.options.timeoutMs),
-    });
-    const text = await res.body.text();
-    let parsed: unknown = null;
-    if (text.trim() !== '') {
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        // Gateways answer 502/503 with HTML; keep a short excerpt for the error message.
-        parsed = res.statusCode >= 400 ? { __text: text.slice(0, 200) } : invalidJson;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new DOMException('attempt timed out', 'TimeoutError')), budgetMs);
+    const onAbort = () => controller.abort(cancelled(signal as AbortSignal));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const res = await request(url, { method: req.method, headers, body, dispatcher: this.agent as Dispatcher, signal: controller.signal });
+      const text = await res.body.text();
+      let parsed: unknown = null;
+      if (text.trim() !== '') {
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          // Gateways answer 502/503 with HTML: keep only a masked, cut excerpt, never the body.
+          parsed = res.statusCode >= 400 ? { __text: this.excerpt(text) } : invalidJson;
+        }
       }
+      if (parsed === invalidJson) {
+        throw new VendorError(
+          this.options.vendor,
+          'malformed',
+          `${this.options.vendor} ${req.operation} answered ${res.statusCode} with a body that is not JSON`,
+          res.statusCode,
+          attempt,
+        );
+      }
+      return { status: res.statusCode, headers: res.headers, body: parsed };
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
     }
-    if (parsed === invalidJson) {
-      throw new VendorError(
-        this.options.vendor,
-        'malformed',
-        `${this.options.vendor} ${req.operation} answered ${res.statusCode} with a body that is not JSON`,
-        res.statusCode,
-        1,
-      );
-    }
-    return { status: res.statusCode, headers: res.headers, body: parsed };
+  }
+
+  /** Masked first, then cut: a secret straddling the cut cannot survive in part. */
+  private excerpt(text: string): string {
+    return this.redact(text.trim()).slice(0, MAX_VENDOR_TEXT);
   }
 
   private vendorMessage(body: unknown): string | undefined {
     if (body && typeof body === 'object') {
       const b = body as Record<string, unknown>;
       const m = b.Message ?? b.message ?? b.errorMessage ?? b.error_description ?? b.error ?? b.__text;
-      if (typeof m === 'string' && m.trim() !== '') return this.redact(m.trim()).slice(0, 200);
+      if (typeof m === 'string' && m.trim() !== '') return this.excerpt(m);
     }
     return undefined;
   }
 
-  private classifyStatus(req: VendorRequest, res: VendorResponse, attempt: number) {
+  private classifyStatus(req: VendorRequest, res: VendorResponse, attempt: number): Outcome {
     const { vendor } = this.options;
     const detail = this.vendorMessage(res.body);
     const suffix = detail ? `: ${detail}` : '';
@@ -272,7 +397,7 @@ export class VendorHttp {
     return { error: make('request', 'refused the request'), retryable: false };
   }
 
-  private classifyTransport(req: VendorRequest, err: unknown, attempt: number) {
+  private classifyTransport(req: VendorRequest, err: unknown, attempt: number, deadlineBound: boolean): Outcome {
     const { vendor, timeoutMs } = this.options;
     if (err instanceof VendorError) return { error: err, retryable: false };
     const e = err as { name?: string; code?: string; message?: string };
@@ -282,10 +407,8 @@ export class VendorHttp {
       e?.code === 'UND_ERR_BODY_TIMEOUT' ||
       e?.code === 'UND_ERR_CONNECT_TIMEOUT'
     ) {
-      return {
-        error: new VendorError(vendor, 'timeout', `${vendor} ${req.operation} did not answer within ${timeoutMs} ms`, undefined, attempt),
-        retryable: false,
-      };
+      const text = deadlineBound ? 'did not answer before the deadline' : `did not answer within ${timeoutMs} ms`;
+      return { error: new VendorError(vendor, 'timeout', `${vendor} ${req.operation} ${text}`, undefined, attempt), retryable: false };
     }
     const code = e?.code ?? e?.name ?? 'unknown error';
     return {
@@ -300,4 +423,3 @@ export class VendorHttp {
     };
   }
 }
-

@@ -34,3 +34,69 @@ export function bool(value: unknown): boolean | null {
   }
   return null;
 }
+
+/**
+ * Characters PostgreSQL cannot store: NUL (refused in `text` and in `jsonb`) and UTF-16
+ * surrogates. A well-formed pair (an emoji) is kept; a lone surrogate is refused by `jsonb`
+ * ("unsupported Unicode escape sequence") and silently mangled in `text`.
+ */
+const NUL_OR_LONE_SURROGATE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/** `s` without NUL and lone surrogates (the same string object when there is nothing to strip). */
+export function pgSafeText(s: string): string {
+  // The common case costs two native scans and no allocation.
+  if (!s.includes('\u0000') && !/[\ud800-\udfff]/.test(s)) return s;
+  return s.replace(NUL_OR_LONE_SURROGATE, '');
+}
+
+/** A vendor value made safe for PostgreSQL, and how many strings (keys included) had to change. */
+export interface PgSafe<T> {
+  readonly value: T;
+  readonly changed: number;
+}
+
+/**
+ * Makes every string in a parsed JSON value safe for PostgreSQL `text` and `jsonb` — values
+ * and object keys, at any depth — with {@link pgSafeText}. Copy-on-write: a value that needs
+ * no change is returned as is, so clean rows cost one walk and no allocation.
+ *
+ * @example
+ *   pgSafeJson({ 'a\u0000': ['x\ud800'] }); // { value: { a: ['x'] }, changed: 2 }
+ */
+export function pgSafeJson<T>(input: T): PgSafe<T> {
+  let changed = 0;
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') {
+      const safe = pgSafeText(v);
+      if (safe !== v) changed++;
+      return safe;
+    }
+    if (Array.isArray(v)) {
+      let out: unknown[] | undefined;
+      for (let i = 0; i < v.length; i++) {
+        const item = walk(v[i]);
+        if (item !== v[i]) (out ??= v.slice())[i] = item;
+      }
+      return out ?? v;
+    }
+    if (v !== null && typeof v === 'object') {
+      const source = v as Record<string, unknown>;
+      const keys = Object.keys(source);
+      // Entries are only built once something changed (fromEntries also keeps a `__proto__` key a plain key).
+      let out: [string, unknown][] | undefined;
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i] as string;
+        const item = source[k];
+        const key = pgSafeText(k);
+        if (key !== k) changed++;
+        const value = walk(item);
+        if (out === undefined && (key !== k || value !== item)) out = keys.slice(0, i).map((p) => [p, source[p]]);
+        out?.push([key, value]);
+      }
+      return out === undefined ? v : Object.fromEntries(out);
+    }
+    return v;
+  };
+  const value = walk(input) as T;
+  return { value, changed };
+}

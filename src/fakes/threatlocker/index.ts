@@ -1,6 +1,7 @@
 export {
   startFakeThreatLocker,
   type FakeFault,
+  type FakePagingMode,
   type FakeRequestLogEntry,
   type FakeThreatLocker,
   type FakeThreatLockerAdmin,

@@ -37,8 +37,17 @@ export interface FakeRequestLogEntry {
   body: unknown;
   /** Null when the connection was reset instead of answered. */
   status: number | null;
+  /** True when the connection closed before an answer was written: the client gave up (a cancel or a timeout), or a `reset` fault. */
+  closedBeforeAnswer: boolean;
   at: string;
 }
+
+/**
+ * How `ComputerGetByAllParameters` pages: `normal`; `ignore-page-number` (every request gets
+ * page 1, as a server that ignores the field would); `endless` (pages past the end are full of
+ * made-up computers, so paging never ends by itself). The last two test a client's bounds.
+ */
+export type FakePagingMode = 'normal' | 'ignore-page-number' | 'endless';
 
 export interface FakeThreatLockerOptions {
   port?: number;
@@ -52,6 +61,8 @@ export interface FakeThreatLockerOptions {
   apiKey?: string;
   /** Default true: a PATCH without `name` is a 400, so a client sending `computerName` fails loudly. */
   strictRename?: boolean;
+  /** Default `normal`; see {@link FakePagingMode}. */
+  paging?: FakePagingMode;
 }
 
 export interface FakeThreatLockerAdmin {
@@ -68,6 +79,8 @@ export interface FakeThreatLockerAdmin {
   markDeleted(computerId: string): FakeComputer | undefined;
   injectFault(fault: FakeFault): void;
   clearFaults(): void;
+  /** Until the next reset (which restores the option's mode). */
+  setPaging(mode: FakePagingMode): void;
   requests(): FakeRequestLogEntry[];
   requestCount(operation?: ThreatLockerOperation): number;
   clearRequests(): void;
@@ -332,6 +345,7 @@ function pageArgs(dto: Json): [number, number] {
 
 export async function startFakeThreatLocker(opts: FakeThreatLockerOptions = {}): Promise<FakeThreatLocker> {
   const { port = 0, host = '127.0.0.1', seed = 1, fleetSize = 700, strictRename = true } = opts;
+  let paging: FakePagingMode = opts.paging ?? 'normal';
   const apiKey = opts.apiKey ?? createRng(seed ^ 0x6b6579).hex(64);
   const fleet = generateThreatLockerFleet({ seed, size: opts.computers ? 0 : fleetSize });
   const orgs = new OrgTree(fleet.organizations);
@@ -360,6 +374,7 @@ export async function startFakeThreatLocker(opts: FakeThreatLockerOptions = {}):
       store.load(opts.computers ? [] : fleet.computers);
       opts.computers?.forEach((row) => addComputer(row));
       faults.clear();
+      paging = opts.paging ?? 'normal';
       log = [];
     },
     list: () => store.all().map((e) => ({ ...e.row })),
@@ -374,6 +389,9 @@ export async function startFakeThreatLocker(opts: FakeThreatLockerOptions = {}):
     markDeleted: (computerId) => changeComputer(computerId, { isDeleted: true }),
     injectFault: (fault) => faults.inject(fault),
     clearFaults: () => faults.clear(),
+    setPaging: (mode) => {
+      paging = mode;
+    },
     requests: () => log.map((e) => ({ ...e })),
     requestCount: (operation) => log.filter((e) => operation === undefined || e.operation === operation).length,
     clearRequests: () => {
@@ -403,7 +421,8 @@ export async function startFakeThreatLocker(opts: FakeThreatLockerOptions = {}):
 
   const listComputers = (call: Call): Answer => {
     const dto = jsonObject(call);
-    const [pageNumber, pageSize] = pageArgs(dto);
+    const [askedPage, pageSize] = pageArgs(dto);
+    const pageNumber = paging === 'ignore-page-number' ? 1 : askedPage;
     const search = field(dto, 'searchText', 'string', '').trim().toLowerCase();
     const searchBy = field(dto, 'searchBy', 'number', 1);
     const searchIndex = searchBy >= 1 && searchBy <= SEARCH_FIELDS.length ? searchBy - 1 : 0;
@@ -436,7 +455,15 @@ export async function startFakeThreatLocker(opts: FakeThreatLockerOptions = {}):
       matches = store.memo(key, () => store.sortedBy(orderBy, ascending).filter(keep));
     }
     const { page, headers } = paged(matches, pageNumber, pageSize);
-    return { body: page.map((e) => ({ ...e.row, totalRows: matches.length })), headers };
+    const rows = page.map((e) => ({ ...e.row, totalRows: matches.length }));
+    if (paging === 'endless' && rows.length < pageSize) {
+      // Made-up computers, different on every page, so only a bound in the client ends paging.
+      const filler = createRng(seed ^ pageNumber);
+      for (let i = rows.length; i < pageSize; i++) {
+        rows.push({ ...baseComputer(orgs.root, filler.guid(), `ENDLESS-${pageNumber}-${i}`, CATALOGUE_NOW.getTime()), totalRows: matches.length });
+      }
+    }
+    return { body: rows, headers };
   };
 
   const getForEdit = (call: Call): Answer => {
@@ -530,7 +557,15 @@ export async function startFakeThreatLocker(opts: FakeThreatLockerOptions = {}):
   const authenticate = (request: FastifyRequest): FakeOrganization => {
     const key = header(request, 'authorization');
     if (key !== apiKey) {
-      throw new PortalError(401, /^bearer /i.test(key) ? 'Authorization has been denied: the API key is sent raw, without "Bearer".' : 'Authorization has been denied for this request.');
+      // The portal's message repeats what was sent, as careless servers do: a client must mask
+      // the key before it keeps any of an error's text.
+      if (key === '') throw new PortalError(401, 'Authorization has been denied for this request.');
+      throw new PortalError(
+        401,
+        /^bearer /i.test(key)
+          ? `Authorization has been denied: the API key is sent raw, without "Bearer" (got "${key}").`
+          : `Authorization has been denied for this request: API key ${key} is not valid.`,
+      );
     }
     const wanted = [header(request, 'overridemanagedorganizationid'), header(request, 'managedorganizationid')].find((v) => v !== '' && v !== ZERO_GUID);
     if (wanted === undefined) return orgs.root;
@@ -556,9 +591,13 @@ export async function startFakeThreatLocker(opts: FakeThreatLockerOptions = {}):
       headers: loggedHeaders(request.headers),
       body: body ?? null,
       status: null,
+      closedBeforeAnswer: false,
       at: new Date().toISOString(),
     };
     log.push(entry);
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) entry.closedBeforeAnswer = true;
+    });
     if (log.length > MAX_LOG) log.shift();
     const send = (status: number, payload: unknown, headers: Record<string, string> = {}): FastifyReply =>
       answer(reply, entry, status, payload, headers);
@@ -569,7 +608,7 @@ export async function startFakeThreatLocker(opts: FakeThreatLockerOptions = {}):
         throw new PortalError(405, `The requested resource does not support http method '${request.method}'.`);
       }
       const fault = faults.take(route.operation);
-      if ((await applyFault(fault, { request, reply, send, wait, defaultBody: defaultFaultBody })) === 'served') return reply;
+      if ((await applyFault(fault, { request, reply, send, wait, defaultBody: defaultFaultBody, errorBody })) === 'served') return reply;
       const query = Object.fromEntries([...new URLSearchParams(rawQuery)].map(([k, v]) => [k.toLowerCase(), v]));
       const answer = route.handle({ body, query, org: authenticate(request) });
       return send(200, answer.body, answer.headers);

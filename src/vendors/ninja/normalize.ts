@@ -2,14 +2,20 @@
  * The one function that turns a raw NinjaOne device (from `/v2/devices-detailed` or
  * `/v2/device/{id}`) into snapshot columns. Pure: no I/O, no clock. Organization and location
  * names come from maps the caller built once per run (`listOrganizations`/`listLocations`).
+ * Every string (attributes, looked-up names and the stored raw row, keys included) is made safe
+ * for PostgreSQL first, so one odd device can never fail a run.
  */
 import { NO_ATTRIBUTES, type NormalizeFailure as SharedFailure, type NormalizeResult as SharedResult } from '../../inventory/device.js';
 import { canonicalHostname } from '../../inventory/hostname.js';
-import { bool, int, text } from '../values.js';
+import { bool, int, pgSafeJson, pgSafeText, text } from '../values.js';
 import type { NinjaDevice } from './schema.js';
 
 export type NormalizeFailure = SharedFailure<'missing_device_id' | 'missing_hostname'>;
-export type NormalizeResult = SharedResult<'missing_device_id' | 'missing_hostname'>;
+/**
+ * `sanitized`: how many strings of the device (values and keys, plus its organization and
+ * location names) had NUL or lone surrogates removed — for the collector's log.
+ */
+export type NormalizeResult = SharedResult<'missing_device_id' | 'missing_hostname'> & { readonly sanitized: number };
 
 export interface NinjaReferences {
   readonly organizations: ReadonlyMap<number, string>;
@@ -102,20 +108,31 @@ export function isVmGuest(nodeClass: string | null, deviceType: string | null): 
  *   const r = normalizeNinjaDevice(row, { organizations: orgNames, locations: locationNames });
  *   if (r.ok) r.device.vendorDeviceKey; // '1042'
  */
-export function normalizeNinjaDevice(row: NinjaDevice, refs: NinjaReferences): NormalizeResult {
+export function normalizeNinjaDevice(input: NinjaDevice, refs: NinjaReferences): NormalizeResult {
+  // Everything below reads the safe copy, so attributes and `raw` agree.
+  const { value: row, changed } = pgSafeJson(input);
+  let sanitized = changed;
+  /** A name from the reference maps (vendor text too), made safe and counted. */
+  const safeName = (name: string | undefined): string | null => {
+    if (name === undefined) return null;
+    const safe = pgSafeText(name);
+    if (safe !== name) sanitized++;
+    return safe;
+  };
   const id = int(row.id);
   if (id === null) {
-    return { ok: false, error: { code: 'missing_device_id', message: 'NinjaOne device has no numeric id' } };
+    return { ok: false, sanitized, error: { code: 'missing_device_id', message: 'NinjaOne device has no numeric id' } };
   }
   const systemName = text(row.systemName);
   const hostname = text(row.dnsName) ?? systemName;
   if (hostname === null) {
-    return { ok: false, error: { code: 'missing_hostname', message: `NinjaOne device ${id} has neither dnsName nor systemName` } };
+    return { ok: false, sanitized, error: { code: 'missing_hostname', message: `NinjaOne device ${id} has neither dnsName nor systemName` } };
   }
   const organizationId = int(row.organizationId);
   const locationId = int(row.locationId);
   const displayName = text(row.displayName);
-  const locationName = locationId === null ? null : (refs.locations.get(locationId) ?? null);
+  const locationName = locationId === null ? null : safeName(refs.locations.get(locationId));
+  const organizationName = organizationId === null ? null : safeName(refs.organizations.get(organizationId));
   const nodeClass = text(row.nodeClass);
   const deviceType = text(row.deviceType);
   const spare = [displayName, locationName].some((name) => name !== null && name.toLowerCase().includes('spare'));
@@ -123,6 +140,7 @@ export function normalizeNinjaDevice(row: NinjaDevice, refs: NinjaReferences): N
   const pending = text(row.approvalStatus)?.toUpperCase() === 'PENDING';
   return {
     ok: true,
+    sanitized,
     device: {
       vendorDeviceKey: String(id),
       raw: row,
@@ -132,7 +150,7 @@ export function normalizeNinjaDevice(row: NinjaDevice, refs: NinjaReferences): N
         canonical_hostname: canonicalHostname(hostname),
         // Unlike ThreatLocker, no fallback: an unnamed NinjaOne device has no display name.
         display_name: displayName,
-        organization_name: organizationId === null ? null : (refs.organizations.get(organizationId) ?? null),
+        organization_name: organizationName,
         organization_id: organizationId === null ? null : String(organizationId),
         location_name: locationName,
         os_name: text(row.os?.name),

@@ -1,14 +1,20 @@
 /**
  * The one function that turns a raw ThreatLocker computer row into snapshot columns.
  * Used by sync-device and by the collector, so both always agree. Pure: no I/O, no clock.
+ * Every string (attributes and the stored raw row, keys included) is made safe for PostgreSQL
+ * first, so one odd row can never fail a run.
  */
 import { NO_ATTRIBUTES, type NormalizeFailure as SharedFailure, type NormalizeResult as SharedResult } from '../../inventory/device.js';
 import { canonicalHostname } from '../../inventory/hostname.js';
-import { bool, int, text } from '../values.js';
+import { bool, int, pgSafeJson, text } from '../values.js';
 import type { ThreatLockerComputer } from './schema.js';
 
 export type NormalizeFailure = SharedFailure<'missing_computer_id' | 'missing_hostname'>;
-export type NormalizeResult = SharedResult<'missing_computer_id' | 'missing_hostname'>;
+/**
+ * `sanitized`: how many strings of the row (values and keys) had NUL or lone surrogates
+ * removed — the collector logs it per page.
+ */
+export type NormalizeResult = SharedResult<'missing_computer_id' | 'missing_hostname'> & { readonly sanitized: number };
 
 /**
  * Converts a vendor timestamp to an ISO-8601 UTC string.
@@ -59,15 +65,18 @@ export function threatLockerStatus(row: ThreatLockerComputer): string {
  *   const r = normalizeThreatLockerComputer({ computerId: 'c3…', hostname: 'HOST', computerName: 'HOST | Ann' });
  *   if (r.ok) r.device.attributes.display_name; // 'HOST | Ann'
  */
-export function normalizeThreatLockerComputer(row: ThreatLockerComputer): NormalizeResult {
+export function normalizeThreatLockerComputer(input: ThreatLockerComputer): NormalizeResult {
+  // Everything below reads the safe copy, so attributes and `raw` agree.
+  const { value: row, changed: sanitized } = pgSafeJson(input);
   const computerId = text(row.computerId);
   if (computerId === null) {
-    return { ok: false, error: { code: 'missing_computer_id', message: 'ThreatLocker computer row has no computerId' } };
+    return { ok: false, sanitized, error: { code: 'missing_computer_id', message: 'ThreatLocker computer row has no computerId' } };
   }
   const hostname = text(row.hostname);
   if (hostname === null) {
     return {
       ok: false,
+      sanitized,
       error: { code: 'missing_hostname', message: `ThreatLocker computer ${computerId} has no hostname` },
     };
   }
@@ -76,6 +85,7 @@ export function normalizeThreatLockerComputer(row: ThreatLockerComputer): Normal
   const installed = toUtcIso(row.installDate);
   return {
     ok: true,
+    sanitized,
     device: {
       vendorDeviceKey: key,
       raw: row,
