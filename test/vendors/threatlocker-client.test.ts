@@ -1,12 +1,13 @@
 /**
- * The ThreatLocker client against the fake over real HTTP: request shapes, paging edge cases,
- * retries, typed failures, and the rename contract.
+ * The ThreatLocker client against the fake over real HTTP: request shapes, paging edge cases
+ * and bounds, hostname lookups, retries, typed failures, cancellation and deadlines, and the
+ * rename contract.
  */
 import { pino } from 'pino';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startFakeThreatLocker, type FakeThreatLocker } from '../../src/fakes/threatlocker/index.js';
 import { VendorError } from '../../src/vendors/http.js';
-import { ThreatLockerClient } from '../../src/vendors/threatlocker/client.js';
+import { ThreatLockerClient, type ThreatLockerClientOptions } from '../../src/vendors/threatlocker/client.js';
 import { withId } from '../helpers/harness.js';
 
 describe('ThreatLockerClient', () => {
@@ -14,29 +15,38 @@ describe('ThreatLockerClient', () => {
   let client: ThreatLockerClient;
   const logLines: string[] = [];
 
-  beforeAll(async () => {
-    fake = await startFakeThreatLocker({ fleetSize: 1200, seed: 7 });
-    client = new ThreatLockerClient({
+  const extra: ThreatLockerClient[] = [];
+  const makeClient = (overrides: Partial<ThreatLockerClientOptions> = {}) => {
+    const c = new ThreatLockerClient({
       baseUrl: fake.baseUrl,
       apiKey: fake.apiKey,
       organizationId: fake.rootOrganizationId,
       timeoutMs: 1_000,
       logger: pino({ level: 'debug' }, { write: (l: string) => void logLines.push(l) }),
       retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 1_500 },
+      ...overrides,
     });
+    extra.push(c);
+    return c;
+  };
+
+  beforeAll(async () => {
+    fake = await startFakeThreatLocker({ fleetSize: 1200, seed: 7 });
+    client = makeClient();
   });
   afterAll(async () => {
-    await client.close();
+    await Promise.all(extra.map((c) => c.close()));
     await fake.close();
   });
   beforeEach(async () => {
     await fake.admin.reset();
+    logLines.length = 0;
   });
 
-  async function collect(pageSize?: number) {
+  async function collect(pageSize?: number, using: ThreatLockerClient = client) {
     const rows = [];
     let pages = 0;
-    for await (const page of client.list(pageSize)) {
+    for await (const page of using.list(pageSize)) {
       pages++;
       rows.push(...page);
     }
@@ -122,9 +132,12 @@ describe('ThreatLockerClient', () => {
     // HTTP dates have whole seconds: two seconds ahead is at least one second of waiting.
     const at = new Date(Date.now() + 2_000).toUTCString();
     fake.admin.injectFault({ kind: 'status', status: 429, retryAfter: at });
-    const started = Date.now();
     expect(await client.findById(id)).not.toBeNull();
-    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(fake.admin.requests().map((r) => r.status)).toEqual([429, 200]);
+    // The wait planned before the second attempt is the one the date asked for.
+    const retry = logLines.map((l) => JSON.parse(l)).find((l) => l.msg === 'vendor call failed, retrying');
+    expect(retry).toMatchObject({ kind: 'rate_limited', status: 429, attempt: 1 });
+    expect(retry.waitMs).toBeGreaterThanOrEqual(900);
   });
 
   it('never retries other 4xx', async () => {
@@ -157,6 +170,111 @@ describe('ThreatLockerClient', () => {
     } finally {
       await bad.close();
     }
+  });
+
+  describe('bounded paging', () => {
+    it('stops with a typed error when the server ignores pageNumber', async () => {
+      fake.admin.setPaging('ignore-page-number');
+      const err = await collect().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(VendorError);
+      expect(err).toMatchObject({ kind: 'malformed', code: 'HUB_ERR_VENDOR_MALFORMED' });
+      expect((err as VendorError).message).toMatch(/page it had already sent/);
+      // Page 1, then page 2 (the same rows again): nothing more.
+      expect(fake.admin.requests().map((r) => (r.body as { pageNumber: number }).pageNumber)).toEqual([1, 2]);
+    });
+
+    it('stops with a typed error when full pages keep coming past totalRows', async () => {
+      fake.admin.setPaging('endless');
+      const live = fake.admin.list().filter((c) => !c.isDeleted).length;
+      const err = await collect(100).catch((e: unknown) => e);
+      expect(err).toMatchObject({ kind: 'malformed' });
+      expect((err as VendorError).message).toMatch(new RegExp(`for a fleet of ${live} \\(totalRows\\)`));
+      // One page of slack beyond the fleet, then the next page is refused.
+      expect(fake.admin.requestCount()).toBe(Math.floor(live / 100) + 2);
+    });
+
+    it('stops past the hard page cap', async () => {
+      fake.admin.setPaging('endless');
+      const capped = makeClient({ maxPages: 3 });
+      const err = await collect(100, capped).catch((e: unknown) => e);
+      expect(err).toMatchObject({ kind: 'malformed' });
+      expect((err as VendorError).message).toMatch(/went past 3 pages/);
+      expect(fake.admin.requestCount()).toBe(4);
+    });
+  });
+
+  describe('hostname lookups take at most two requests', () => {
+    it('reads a second page when more than one page of computers matches the search', async () => {
+      for (let i = 0; i < 520; i++) fake.admin.add({ hostname: `KIOSK-${String(i).padStart(3, '0')}` });
+      const target = withId(fake.admin.add({ hostname: 'KIOSK' }));
+      fake.admin.clearRequests();
+      const found = await client.findByHostname('kiosk');
+      expect(found).toMatchObject({ matchedBy: 'hostname' });
+      expect(found.devices.map((d) => d.computerId)).toEqual([target.computerId]);
+      expect(fake.admin.requests().map((r) => (r.body as { pageNumber: number }).pageNumber)).toEqual([1, 2]);
+    });
+
+    it('refuses a name that matches more than two pages hold, after one request', async () => {
+      for (let i = 0; i < 1_100; i++) fake.admin.add({ hostname: `LAB-${String(i).padStart(4, '0')}` });
+      fake.admin.clearRequests();
+      const err = await client.findByHostname('lab').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(VendorError);
+      expect(err).toMatchObject({ kind: 'too_broad', code: 'HUB_ERR_HOSTNAME_TOO_BROAD', status: 422 });
+      expect((err as VendorError).message).toMatch(/computer_id/);
+      // Every row says how many matched: no second request is needed to know.
+      expect(fake.admin.requestCount()).toBe(1);
+    });
+
+    it('stops at two requests when the server ignores pageNumber', async () => {
+      for (let i = 0; i < 600; i++) fake.admin.add({ hostname: `DESK-${String(i).padStart(3, '0')}` });
+      fake.admin.setPaging('ignore-page-number');
+      fake.admin.clearRequests();
+      const err = await client.findByHostname('desk').catch((e: unknown) => e);
+      expect(err).toMatchObject({ kind: 'malformed' });
+      expect(fake.admin.requestCount()).toBe(2);
+    });
+  });
+
+  describe('cancellation and deadlines reach every method', () => {
+    it('list: an abort ends the page in flight at once', async () => {
+      fake.admin.injectFault({ operation: 'ComputerGetByAllParameters', kind: 'delay', ms: 60_000, nth: 2 });
+      const controller = new AbortController();
+      const slow = makeClient({ timeoutMs: 60_000 });
+      const pages: number[] = [];
+      const run = (async () => {
+        for await (const page of slow.list(500, { signal: controller.signal })) pages.push(page.length);
+      })().catch((e: unknown) => e);
+      await vi.waitFor(() => expect(fake.admin.requestCount()).toBe(2));
+      controller.abort();
+      const err = await run;
+      expect(err).toBe(controller.signal.reason);
+      expect(pages).toEqual([500]);
+      // Page 2 was never answered: the abort ended it, and the fake saw the connection close.
+      expect(fake.admin.requests()[1]?.status).toBeNull();
+      await vi.waitFor(() => expect(fake.admin.requests()[1]?.closedBeforeAnswer).toBe(true));
+    });
+
+    it('findById, findByHostname and renameComputer send nothing once aborted or past the deadline', async () => {
+      const pc = withId(fake.admin.list()[0]!);
+      const signal = AbortSignal.abort();
+      const passed = { deadline: Date.now() - 1 };
+      expect(await client.findById(pc.computerId, { signal }).catch((e: unknown) => e)).toBe(signal.reason);
+      expect(await client.findByHostname(pc.hostname!, { signal }).catch((e: unknown) => e)).toBe(signal.reason);
+      expect(await client.renameComputer(pc.computerId, 'X', null, { signal }).catch((e: unknown) => e)).toBe(signal.reason);
+      for (const call of [client.findById(pc.computerId, passed), client.findByHostname(pc.hostname!, passed), client.renameComputer(pc.computerId, 'X', null, passed)]) {
+        expect(await call.catch((e: unknown) => e)).toMatchObject({ kind: 'timeout', attempts: 0 });
+      }
+      expect(fake.admin.requestCount()).toBe(0);
+      expect(fake.admin.get(pc.computerId)?.computerName).toBe(pc.computerName);
+    });
+
+    it('renameComputer: a Retry-After past the deadline fails fast, before the PATCH', async () => {
+      const pc = withId(fake.admin.list()[2]!);
+      fake.admin.injectFault({ operation: 'ComputerGetForEditById', kind: 'status', status: 429, retryAfter: '90' });
+      const err = await client.renameComputer(pc.computerId, 'Y', null, { deadline: Date.now() + 30_000 }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ kind: 'rate_limited', details: expect.objectContaining({ retry_after_seconds: 90 }) });
+      expect(fake.admin.requests().map((r) => `${r.operation} ${r.status}`)).toEqual(['ComputerGetForEditById 429']);
+    });
   });
 
   it('renames with GET-for-edit then PATCH of the whole DTO with `name`', async () => {
