@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { request } from 'undici';
 import { buildCatalogue } from '../../src/fakes/catalogue.js';
 import { createRng } from '../../src/fakes/rng.js';
@@ -67,10 +67,15 @@ beforeEach(() => {
 });
 
 describe('authentication and tenancy', () => {
-  it('rejects a missing, unknown or Bearer key with a PascalCase 401', async () => {
+  it('rejects a missing, unknown or Bearer key with a PascalCase 401 that repeats the key sent', async () => {
     expectPortalError(await call('POST', LIST, { body: {}, auth: false }), 401);
-    expectPortalError(await list({}, { authorization: 'f'.repeat(64) }), 401);
-    expectPortalError(await list({}, { authorization: `Bearer ${fake.apiKey}` }), 401);
+    const unknown = await list({}, { authorization: 'f'.repeat(64) });
+    expectPortalError(unknown, 401);
+    // Careless servers echo credentials; clients must mask them (see test/http/vendor-secrets.test.ts).
+    expect(unknown.json().Message).toContain('f'.repeat(64));
+    const bearer = await list({}, { authorization: `Bearer ${fake.apiKey}` });
+    expectPortalError(bearer, 401);
+    expect(bearer.json().Message).toContain(fake.apiKey);
   });
 
   it('uses a 64-hex key derived from the seed and accepts header names in any case', async () => {
@@ -414,11 +419,15 @@ describe('faults', () => {
   });
 
   it('delays, resets the connection, or answers an empty body or null', async () => {
-    fake.admin.injectFault({ kind: 'delay', ms: 150 });
-    const started = performance.now();
-    const delayed = await list({ childOrganizations: true });
-    expect(performance.now() - started).toBeGreaterThanOrEqual(140);
-    expect(delayed.json()).toHaveLength(25);
+    // Order, not time: a delayed request is answered after one sent later.
+    fake.admin.injectFault({ kind: 'delay', ms: 300 });
+    const order: string[] = [];
+    const delayed = list({ childOrganizations: true }).then((a) => (order.push('delayed'), a));
+    await vi.waitFor(() => expect(fake.admin.requestCount()).toBe(1));
+    await list({ pageSize: 1 }).then(() => order.push('later'));
+    expect((await delayed).json()).toHaveLength(25);
+    expect(order).toEqual(['later', 'delayed']);
+    fake.admin.clearRequests();
 
     fake.admin.injectFault({ kind: 'reset' });
     await expect(list()).rejects.toThrow();
@@ -430,7 +439,7 @@ describe('faults', () => {
     fake.admin.injectFault({ kind: 'null' });
     const nul = await list();
     expect([nul.status, nul.text]).toEqual([200, 'null']);
-    expect(fake.admin.requests().map((r) => r.status)).toEqual([200, null, 200, 200]);
+    expect(fake.admin.requests().map((r) => r.status)).toEqual([null, 200, 200]);
   });
 
   it('releases a pending delay on close, so no timer keeps the process alive', async () => {
@@ -440,9 +449,59 @@ describe('faults', () => {
       (a) => a.status,
       () => 'closed',
     );
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await vi.waitFor(() => expect(slow.admin.requestCount()).toBe(1));
     await slow.close();
     expect([200, 'closed']).toContain(await pending);
+  });
+});
+
+describe('credential echo and paging modes (to test clients’ defences)', () => {
+  it('echo-credential repeats the Authorization value after the filler, as sent or upper-cased', async () => {
+    fake.admin.injectFault({ kind: 'echo-credential', prefix: 180 });
+    fake.admin.injectFault({ kind: 'echo-credential', status: 401, letterCase: 'upper', nth: 2 });
+    const first = await list();
+    expectPortalError(first, 500);
+    expect(first.json().Message.indexOf(fake.apiKey)).toBe(180);
+    const second = await list();
+    expectPortalError(second, 401);
+    expect(second.json().Message.indexOf(fake.apiKey.toUpperCase())).toBe(0);
+    expect(JSON.stringify(fake.admin.requests())).not.toContain(fake.apiKey);
+  });
+
+  it('can be injected over HTTP', async () => {
+    expect((await call('POST', '/__admin/faults', { body: { kind: 'echo-credential', prefix: 3 } })).status).toBe(204);
+    expect((await list()).json().Message.indexOf(fake.apiKey)).toBe(3);
+  });
+
+  it('ignore-page-number answers page 1 for every page; endless fills pages past the end with new computers', async () => {
+    const total = visible().length;
+    fake.admin.setPaging('ignore-page-number');
+    const p1 = (await all({ pageSize: 10, pageNumber: 1 })).json() as FakeComputer[];
+    const p7 = (await all({ pageSize: 10, pageNumber: 7 })).json() as FakeComputer[];
+    expect(p7.map((c) => c.computerId)).toEqual(p1.map((c) => c.computerId));
+
+    fake.admin.setPaging('endless');
+    const past = (await all({ pageSize: 10, pageNumber: 1000 })).json() as FakeComputer[];
+    const further = (await all({ pageSize: 10, pageNumber: 1001 })).json() as FakeComputer[];
+    expect(past).toHaveLength(10);
+    expect(past.every((c) => c.totalRows === total)).toBe(true);
+    expect(new Set([...past, ...further].map((c) => c.computerId)).size).toBe(20);
+
+    fake.admin.reset();
+    expect((await all({ pageSize: 10, pageNumber: 1000 })).json()).toEqual([]);
+  });
+
+  it('records a request whose client gave up before the answer', async () => {
+    fake.admin.injectFault({ kind: 'delay', ms: 60_000 });
+    const controller = new AbortController();
+    const gaveUp = request(`${fake.url}${LIST}`, { method: 'POST', headers: { authorization: fake.apiKey }, body: '{}', signal: controller.signal }).catch((e: unknown) => e);
+    await vi.waitFor(() => expect(fake.admin.requestCount()).toBe(1));
+    controller.abort();
+    expect(await gaveUp).toMatchObject({ name: 'AbortError' });
+    await vi.waitFor(() => expect(fake.admin.requests()[0]).toMatchObject({ status: null, closedBeforeAnswer: true }));
+    fake.admin.clearFaults();
+    await list();
+    expect(fake.admin.requests()[1]).toMatchObject({ status: 200, closedBeforeAnswer: false });
   });
 });
 
