@@ -164,6 +164,45 @@ describe('normalizeNinjaDevice', () => {
     if (!r.ok) expect(r.error.code).toBe(code);
   });
 
+  describe('PostgreSQL-safe strings', () => {
+    const LONE_HIGH = '\ud83d';
+    const LONE_LOW = '\ude80';
+    it.each([
+      // [case, row overrides, expected attribute subset, strings changed]
+      ['NUL in displayName', { displayName: 'RFG\u0000 | Tami' }, { display_name: 'RFG | Tami' }, 1],
+      ['lone surrogate in displayName', { displayName: `RFG | Tami${LONE_HIGH}` }, { display_name: 'RFG | Tami' }, 1],
+      ['a whole emoji is kept', { displayName: 'RFG | 🚀' }, { display_name: 'RFG | 🚀' }, 0],
+      ['NUL in dnsName', { dnsName: 'rfg\u0000.corp.local' }, { hostname: 'rfg.corp.local', canonical_hostname: 'rfg' }, 1],
+      ['nested os and system values', { os: { name: `Win${LONE_LOW} 11` }, system: { manufacturer: 'Dell\u0000', serialNumber: 'S1' } }, { os_name: 'Win 11', system_manufacturer: 'Dell', serial_number: 'S1' }, 2],
+      ['a displayName of only NUL is no name', { displayName: '\u0000' }, { display_name: null }, 1],
+      ['clean device', {}, { display_name: 'RFG-DYP6X14 | Tami Miller' }, 0],
+    ])('%s', (_name, row, expected, changed) => {
+      const r = normalizeNinjaDevice({ ...BASE, ...row } as NinjaDevice, refs);
+      if (!r.ok) throw new Error(r.error.message);
+      expect(r.device.attributes).toMatchObject(expected);
+      expect(r.sanitized).toBe(changed);
+    });
+
+    it('cleans organization and location names looked up by id, and counts them', () => {
+      const dirty = {
+        organizations: new Map([[2, 'Rigby\u0000 Financial']]),
+        locations: new Map([[3, `Main${LONE_HIGH} Office`]]),
+      };
+      const r = normalizeNinjaDevice(BASE as NinjaDevice, dirty);
+      expect(r).toMatchObject({ ok: true, sanitized: 2 });
+      if (r.ok) expect(r.device.attributes).toMatchObject({ organization_name: 'Rigby Financial', location_name: 'Main Office' });
+    });
+
+    it('cleans the raw device recursively, keys too', () => {
+      const row = { ...BASE, ipAddresses: ['10.0.0.1\u0000'], [`k\u0000`]: { [`in${LONE_LOW}ner`]: 'v' } };
+      const r = normalizeNinjaDevice(row as NinjaDevice, refs);
+      if (!r.ok) throw new Error(r.error.message);
+      expect(r.sanitized).toBe(3);
+      expect(r.device.raw).toMatchObject({ ipAddresses: ['10.0.0.1'], k: { inner: 'v' } });
+      expect(JSON.stringify(r.device.raw)).not.toMatch(/\\u0000|\\ud[89a-f]/);
+    });
+  });
+
   it('normalizes every generated fake device, with the expected spread of values', () => {
     const fleet = generateNinjaFleet({ seed: 3, size: 700 });
     const fleetRefs = {

@@ -56,6 +56,60 @@ describe('normalizeThreatLockerComputer', () => {
   });
 });
 
+describe('PostgreSQL-safe strings', () => {
+  const LONE_HIGH = '\ud800';
+  const LONE_LOW = '\udc00';
+  it.each([
+    // [case, row overrides, expected attribute subset, strings changed]
+    ['NUL in computerName', { computerName: 'PC-1 |\u0000 Ann' }, { display_name: 'PC-1 | Ann' }, 1],
+    ['lone high surrogate in computerName', { computerName: `PC-1 | Ann${LONE_HIGH}` }, { display_name: 'PC-1 | Ann' }, 1],
+    ['lone low surrogate first', { computerName: `${LONE_LOW}PC-1` }, { display_name: 'PC-1' }, 1],
+    ['NUL and a lone surrogate in one value count once', { computerName: `A\u0000B${LONE_HIGH}C` }, { display_name: 'ABC' }, 1],
+    ['a valid surrogate pair (emoji) is kept', { computerName: 'PC-1 | 🚀 lab' }, { display_name: 'PC-1 | 🚀 lab' }, 0],
+    ['NUL in the hostname', { hostname: 'WS\u0000-01' }, { hostname: 'WS-01', canonical_hostname: 'ws-01' }, 1],
+    ['a name that was only NUL falls back to the hostname', { computerName: '\u0000\u0000' }, { display_name: 'RFG-DYP6X14' }, 1],
+    ['several fields', { organization: 'Org\u0000', operatingSystem: `Win${LONE_LOW} 11 `, group: 'G' }, { organization_name: 'Org', os_name: 'Win 11', computer_group: 'G' }, 2],
+    ['clean row', { computerName: 'Plain | Name' }, { display_name: 'Plain | Name' }, 0],
+  ])('%s', (_name, row, expected, changed) => {
+    const r = normalizeThreatLockerComputer({ computerId: ID, hostname: 'RFG-DYP6X14', ...row } as ThreatLockerComputer);
+    if (!r.ok) throw new Error(r.error.message);
+    expect(r.device.attributes).toMatchObject(expected);
+    expect(r.sanitized).toBe(changed);
+    expect(JSON.stringify(r.device)).not.toMatch(/\\u0000|\\ud[89ab][0-9a-f]{2}(?!\\ud[c-f])|(?<!\\ud[89ab][0-9a-f]{2})\\ud[c-f][0-9a-f]{2}/);
+  });
+
+  it('cleans the raw row recursively, keys too, and leaves a clean row untouched', () => {
+    const row = {
+      computerId: ID,
+      hostname: 'H',
+      [`bad\u0000key`]: 1,
+      lastCheckinLocalIPAddresses: ['10.0.0.1', `10.0.0.2${LONE_HIGH}`],
+      nested: { deeper: [{ note: 'x\u0000y' }], fine: 'ok' },
+    };
+    const r = normalizeThreatLockerComputer(row as ThreatLockerComputer);
+    if (!r.ok) throw new Error(r.error.message);
+    expect(r.sanitized).toBe(3);
+    expect(r.device.raw).toEqual({
+      computerId: ID,
+      hostname: 'H',
+      badkey: 1,
+      lastCheckinLocalIPAddresses: ['10.0.0.1', '10.0.0.2'],
+      nested: { deeper: [{ note: 'xy' }], fine: 'ok' },
+    });
+    // The caller's row is not modified.
+    expect(row.nested.deeper[0]?.note).toBe('x\u0000y');
+    const clean = { computerId: ID, hostname: 'H', list: [1, { a: 'b' }] };
+    const c = normalizeThreatLockerComputer(clean as ThreatLockerComputer);
+    expect(c).toMatchObject({ ok: true, sanitized: 0 });
+    if (c.ok) expect(c.device.raw).toBe(clean);
+  });
+
+  it('counts what it changed on a skipped row too', () => {
+    const r = normalizeThreatLockerComputer({ computerId: ID, hostname: '\u0000' } as ThreatLockerComputer);
+    expect(r).toMatchObject({ ok: false, sanitized: 1, error: { code: 'missing_hostname' } });
+  });
+});
+
 describe('threatLockerStatus', () => {
   it.each([
     [{ status: 'Active' }, 'active'],
