@@ -11,6 +11,9 @@ import {
   type FakeThreatLocker,
 } from '../../src/fakes/threatlocker/index.js';
 
+/** How long `vi.waitFor` polls for an event (not a pass/fail time limit: a busy machine may be slow). */
+const WAIT = { timeout: 15_000, interval: 10 };
+
 const LIST = '/portalapi/Computer/ComputerGetByAllParameters';
 const GET_FOR_EDIT = '/portalapi/Computer/ComputerGetForEditById';
 const UPDATE_FOR_EDIT = '/portalapi/Computer/ComputerUpdateForEdit';
@@ -423,7 +426,7 @@ describe('faults', () => {
     fake.admin.injectFault({ kind: 'delay', ms: 300 });
     const order: string[] = [];
     const delayed = list({ childOrganizations: true }).then((a) => (order.push('delayed'), a));
-    await vi.waitFor(() => expect(fake.admin.requestCount()).toBe(1));
+    await vi.waitFor(() => expect(fake.admin.requestCount()).toBe(1), WAIT);
     await list({ pageSize: 1 }).then(() => order.push('later'));
     expect((await delayed).json()).toHaveLength(25);
     expect(order).toEqual(['later', 'delayed']);
@@ -449,7 +452,7 @@ describe('faults', () => {
       (a) => a.status,
       () => 'closed',
     );
-    await vi.waitFor(() => expect(slow.admin.requestCount()).toBe(1));
+    await vi.waitFor(() => expect(slow.admin.requestCount()).toBe(1), WAIT);
     await slow.close();
     expect([200, 'closed']).toContain(await pending);
   });
@@ -495,10 +498,10 @@ describe('credential echo and paging modes (to test clients’ defences)', () =>
     fake.admin.injectFault({ kind: 'delay', ms: 60_000 });
     const controller = new AbortController();
     const gaveUp = request(`${fake.url}${LIST}`, { method: 'POST', headers: { authorization: fake.apiKey }, body: '{}', signal: controller.signal }).catch((e: unknown) => e);
-    await vi.waitFor(() => expect(fake.admin.requestCount()).toBe(1));
+    await vi.waitFor(() => expect(fake.admin.requestCount()).toBe(1), WAIT);
     controller.abort();
     expect(await gaveUp).toMatchObject({ name: 'AbortError' });
-    await vi.waitFor(() => expect(fake.admin.requests()[0]).toMatchObject({ status: null, closedBeforeAnswer: true }));
+    await vi.waitFor(() => expect(fake.admin.requests()[0]).toMatchObject({ status: null, closedBeforeAnswer: true }), WAIT);
     fake.admin.clearFaults();
     await list();
     expect(fake.admin.requests()[1]).toMatchObject({ status: 200, closedBeforeAnswer: false });

@@ -15,6 +15,9 @@ import {
   type VendorRequest,
 } from '../../src/vendors/http.js';
 
+/** How long `vi.waitFor` polls for an event (not a pass/fail time limit: a busy machine may be slow). */
+const WAIT = { timeout: 15_000, interval: 10 };
+
 describe('parseRetryAfter', () => {
   const now = Date.parse('2026-03-10T15:00:00Z');
   it.each([
@@ -155,7 +158,7 @@ describe('VendorHttp against the fake ThreatLocker', () => {
             return e;
           },
         );
-      await vi.waitFor(() => expect(fake.admin.requestCount()).toBe(1));
+      await vi.waitFor(() => expect(fake.admin.requestCount()).toBe(1), WAIT);
       events.push('abort');
       controller.abort();
       const err = await call;
@@ -163,7 +166,7 @@ describe('VendorHttp against the fake ThreatLocker', () => {
       expect(err).toMatchObject({ name: 'AbortError' });
       expect(err).not.toBeInstanceOf(VendorError);
       expect(events).toEqual(['abort', 'rejected while fake status=null']);
-      await vi.waitFor(() => expect(fake.admin.requests()[0]?.closedBeforeAnswer).toBe(true));
+      await vi.waitFor(() => expect(fake.admin.requests()[0]?.closedBeforeAnswer).toBe(true), WAIT);
       expect(fake.admin.requestCount()).toBe(1);
     });
 
@@ -171,7 +174,7 @@ describe('VendorHttp against the fake ThreatLocker', () => {
       fake.admin.injectFault({ kind: 'status', status: 429, retryAfter: '60' });
       const controller = new AbortController();
       const call = failure(client().send(listRequest(), { signal: controller.signal }));
-      await vi.waitFor(() => expect(logLines.join('\n')).toContain('vendor call failed, retrying'));
+      await vi.waitFor(() => expect(logLines.join('\n')).toContain('vendor call failed, retrying'), WAIT);
       controller.abort(new DOMException('shutting down', 'AbortError'));
       const err = await call;
       expect(err).toBe(controller.signal.reason);

@@ -10,6 +10,9 @@ import { VendorError } from '../../src/vendors/http.js';
 import { ThreatLockerClient, type ThreatLockerClientOptions } from '../../src/vendors/threatlocker/client.js';
 import { withId } from '../helpers/harness.js';
 
+/** How long `vi.waitFor` polls for an event (not a pass/fail time limit: a busy machine may be slow). */
+const WAIT = { timeout: 15_000, interval: 10 };
+
 describe('ThreatLockerClient', () => {
   let fake: FakeThreatLocker;
   let client: ThreatLockerClient;
@@ -244,14 +247,14 @@ describe('ThreatLockerClient', () => {
       const run = (async () => {
         for await (const page of slow.list(500, { signal: controller.signal })) pages.push(page.length);
       })().catch((e: unknown) => e);
-      await vi.waitFor(() => expect(fake.admin.requestCount()).toBe(2));
+      await vi.waitFor(() => expect(fake.admin.requestCount()).toBe(2), WAIT);
       controller.abort();
       const err = await run;
       expect(err).toBe(controller.signal.reason);
       expect(pages).toEqual([500]);
       // Page 2 was never answered: the abort ended it, and the fake saw the connection close.
       expect(fake.admin.requests()[1]?.status).toBeNull();
-      await vi.waitFor(() => expect(fake.admin.requests()[1]?.closedBeforeAnswer).toBe(true));
+      await vi.waitFor(() => expect(fake.admin.requests()[1]?.closedBeforeAnswer).toBe(true), WAIT);
     });
 
     it('findById, findByHostname and renameComputer send nothing once aborted or past the deadline', async () => {
