@@ -361,6 +361,22 @@ describe('NinjaClient', () => {
       });
     });
 
+    it('a caller waiting for a shared token request stops at once when its own signal aborts; the others go on', async () => {
+      const client = makeClient();
+      fake.admin.injectFault({ operation: 'token', kind: 'delay', ms: 60_000 });
+      const first = client.listOrganizations();
+      while (fake.admin.tokenRequestCount() === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      const controller = new AbortController();
+      const second = client.listLocations({ signal: controller.signal });
+      const reason = new Error('request cancelled');
+      controller.abort(reason);
+      await expect(second).rejects.toBe(reason);
+      expect(fake.admin.requestCount('locations')).toBe(0); // it stopped while the token was still pending
+      fake.admin.releaseDelays();
+      expect((await first).size).toBe(fake.admin.organizations().length);
+      expect(fake.admin.tokenRequestCount()).toBe(1);
+    });
+
     it('reports a wrong client secret as auth', async () => {
       const err = await failure(makeClient({ clientSecret: 'not-the-secret' }).listOrganizations());
       expect(err).toMatchObject({ kind: 'auth', httpStatus: 401 });
