@@ -190,8 +190,8 @@ export class NinjaClient implements VendorClient<NinjaDevice, number> {
   private pending: { readonly token: Promise<CachedToken>; readonly signal: AbortSignal | undefined } | null = null;
   /** The newest refresh token this client knows (for redaction). */
   private refreshToken: string | undefined;
-  /** A rotation NinjaOne answered but the store did not take (it failed): the stored token is spent, `next` is live. */
-  private unsaved: { readonly spent: string | undefined; readonly next: string } | null = null;
+  /** Refresh tokens this client saw NinjaOne rotate away: never presented again, whatever the store says. */
+  private readonly spent = new Recent();
   /** Tokens held earlier: still never shown, even once spent. */
   private readonly retired = new Recent();
   /** Access tokens NinjaOne answered 401 to: never adopted from the store again. */
@@ -266,9 +266,10 @@ export class NinjaClient implements VendorClient<NinjaDevice, number> {
     }
     let expected = stored.refreshToken;
     let presented = stored.refreshToken ?? this.options.refreshToken;
-    if (this.unsaved && this.unsaved.spent === stored.refreshToken) {
-      // Our last rotation never reached the store: the stored token is spent, ours is live.
-      presented = this.unsaved.next;
+    if (stored.refreshToken !== undefined && this.spent.has(stored.refreshToken) && this.refreshToken !== undefined && !this.spent.has(this.refreshToken)) {
+      // The store holds a token this client already spent (its save failed, or the row was
+      // reset to the configured token): the live one is ours; it replaces the stored one.
+      presented = this.refreshToken;
     }
     if (presented === undefined) return this.clientCredentials(options);
     const tried = new Set<string>();
@@ -307,13 +308,12 @@ export class NinjaClient implements VendorClient<NinjaDevice, number> {
       const rotated = next !== presented;
       const expiresAt = this.expiry(token.expires_in);
       if (rotated) {
+        this.spent.add(presented);
         this.retired.add(presented);
         this.learn(next);
-        this.unsaved = { spent: expected, next };
       }
       // Saved before the access token is used: a crash from here on never leaves only a spent token stored.
       const saved = await lease.swap(expected, { refreshToken: next, accessToken: token.access_token, expiresAt });
-      this.unsaved = null;
       if (!saved) {
         // Someone replaced the chain without the lock (an older hub version, a manual edit): theirs wins.
         const theirs = await lease.read();
