@@ -58,7 +58,9 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
     const ninja = ninjaConfig
       ? new NinjaClient({
           ...ninjaConfig,
-          tokenStore: databaseTokenStore(database.db, vendorIds.Ninja, ninjaConfig.refreshToken, () => clock.now()),
+          // Only the refresh-token grant spends anything; client credentials need no shared store.
+          tokenStore:
+            ninjaConfig.refreshToken === undefined ? undefined : databaseTokenStore(database, vendorIds.Ninja, ninjaConfig.refreshToken, () => clock.now()),
           logger,
           retry: options.vendorRetry,
         })

@@ -12,7 +12,7 @@ import { isGuid } from './ids.js';
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export interface ThreatLockerConfig {
-  /** Host base, always ending in `/portalapi` (the suffix is added when missing). */
+  /** As configured; the client adds `/portalapi` when missing (`src/vendors/base-url.ts`). */
   readonly baseUrl: string;
   readonly apiKey: string;
   readonly organizationId: string | undefined;
@@ -20,7 +20,7 @@ export interface ThreatLockerConfig {
 }
 
 export interface NinjaConfig {
-  /** Regional host, e.g. https://app.ninjarmm.com (no path). */
+  /** Regional host, e.g. https://app.ninjarmm.com; the client drops `/api`, `/v2` (`src/vendors/base-url.ts`). */
   readonly baseUrl: string;
   readonly clientId: string;
   readonly clientSecret: string;
@@ -100,16 +100,6 @@ export function isValidTimeZone(zone: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** Accepts `https://host`, `https://host/`, `https://host/portalapi` and `…/portalApi/`. */
-export function normalizeThreatLockerBaseUrl(raw: string): string {
-  const url = new URL(raw);
-  const path = url.pathname.replace(/\/+$/, '');
-  url.pathname = /\/portalapi$/i.test(path) ? path : `${path}/portalapi`;
-  url.search = '';
-  url.hash = '';
-  return url.toString().replace(/\/+$/, '');
 }
 
 const envSchema = z.object({
@@ -220,7 +210,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const threatlocker: ThreatLockerConfig | undefined =
     e.THREATLOCKER_API_KEY !== undefined && e.THREATLOCKER_API_BASE_URL !== undefined
       ? Object.freeze({
-          baseUrl: normalizeThreatLockerBaseUrl(e.THREATLOCKER_API_BASE_URL),
+          baseUrl: e.THREATLOCKER_API_BASE_URL,
           apiKey: e.THREATLOCKER_API_KEY,
           organizationId: e.THREATLOCKER_ORGANIZATION_ID,
           timeoutMs: e.THREATLOCKER_TIMEOUT_MS,
@@ -239,7 +229,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ninja:
       e.NINJA_BASE_URL && e.NINJA_CLIENT_ID && e.NINJA_CLIENT_SECRET
         ? Object.freeze({
-            baseUrl: e.NINJA_BASE_URL.replace(/\/+$/, ''),
+            baseUrl: e.NINJA_BASE_URL,
             clientId: e.NINJA_CLIENT_ID,
             clientSecret: e.NINJA_CLIENT_SECRET,
             refreshToken: e.NINJA_REFRESH_TOKEN,

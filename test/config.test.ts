@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, normalizeThreatLockerBaseUrl } from '../src/config.js';
+import { ConfigError, loadConfig } from '../src/config.js';
 
 const KEY = 'a'.repeat(64);
 
@@ -32,22 +32,12 @@ describe('loadConfig', () => {
       timeZone: 'America/Chicago',
       logLevel: 'warn',
       threatlocker: {
-        baseUrl: 'https://portalapi.g.threatlocker.com/portalapi',
+        baseUrl: 'https://portalapi.g.threatlocker.com',
         apiKey: KEY,
         organizationId: '4294a629-6818-4d20-a365-0993f596198f',
         timeoutMs: 5000,
       },
     });
-  });
-
-  it.each([
-    ['https://portalapi.g.threatlocker.com', 'https://portalapi.g.threatlocker.com/portalapi'],
-    ['https://portalapi.g.threatlocker.com/', 'https://portalapi.g.threatlocker.com/portalapi'],
-    ['https://portalapi.g.threatlocker.com/portalapi', 'https://portalapi.g.threatlocker.com/portalapi'],
-    ['https://portalapi.g.threatlocker.com/portalApi/', 'https://portalapi.g.threatlocker.com/portalApi'],
-    ['http://127.0.0.1:9999/proxy', 'http://127.0.0.1:9999/proxy/portalapi'],
-  ])('base URL %s → %s', (input, expected) => {
-    expect(normalizeThreatLockerBaseUrl(input)).toBe(expected);
   });
 
   it('lists every problem at once and never echoes the key', () => {

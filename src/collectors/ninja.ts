@@ -1,10 +1,12 @@
 /**
  * NinjaOne as a collector source: the organization and location names first (two paged
  * lists, no per-device calls), then `devices-detailed` page by page, normalized with them.
+ * The run's signal goes into every client call, so a cancel or a shutdown interrupts the
+ * request in flight instead of waiting for it.
  */
 import type { Logger } from 'pino';
 import type { NormalizedDevice } from '../inventory/device.js';
-import type { NinjaClient } from '../vendors/ninja/client.js';
+import { NINJA_PAGE_SIZE, type NinjaClient } from '../vendors/ninja/client.js';
 import { normalizeNinjaDevice } from '../vendors/ninja/normalize.js';
 import type { CollectorSource } from './runner.js';
 
@@ -12,8 +14,8 @@ export function ninjaSource(client: Pick<NinjaClient, 'list' | 'listOrganization
   return {
     vendor: 'Ninja',
     async *pages(signal) {
-      const [organizations, locations] = await Promise.all([client.listOrganizations(), client.listLocations()]);
-      for await (const rows of client.list()) {
+      const [organizations, locations] = await Promise.all([client.listOrganizations({ signal }), client.listLocations({ signal })]);
+      for await (const rows of client.list(NINJA_PAGE_SIZE, { signal })) {
         if (signal.aborted) return;
         const devices: NormalizedDevice[] = [];
         let skipped = 0;

@@ -167,6 +167,9 @@ export interface VendorTokenTable {
   refresh_token: string;
   seed_sha256: string;
   updated_at: Timestamp;
+  /** The access token last obtained with this chain, shared by every process (migration 0005). */
+  access_token: string | null;
+  access_expires_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
 }
 
 export interface DB {

@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeNinja, type FakeNinja } from '../../src/fakes/ninja/index.js';
 import { VendorError } from '../../src/vendors/http.js';
-import { memoryTokenStore, NinjaClient, normalizeNinjaBaseUrl, type NinjaClientOptions, type RefreshTokenStore } from '../../src/vendors/ninja/client.js';
+import { memoryTokenStore, NinjaClient, NINJA_SEARCH_LIMIT, type NinjaClientOptions, type RefreshTokenStore } from '../../src/vendors/ninja/client.js';
 
 const RETRY = { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 1_500 };
 
@@ -139,12 +139,53 @@ describe('NinjaClient', () => {
       expect(await client.findById(a!.id)).toBeNull();
     });
 
-    it('accepts base URLs with /api, /v2 or a trailing slash', async () => {
-      expect(normalizeNinjaBaseUrl('https://app.ninjarmm.com/')).toBe('https://app.ninjarmm.com');
-      expect(normalizeNinjaBaseUrl('https://eu.ninjarmm.com/api/v2')).toBe('https://eu.ninjarmm.com');
-      expect(normalizeNinjaBaseUrl('https://eu.ninjarmm.com/v2/')).toBe('https://eu.ninjarmm.com');
-      const client = makeClient({ baseUrl: `${fake.baseUrl}/api/` });
-      expect((await client.listOrganizations()).size).toBe(fake.admin.organizations().length);
+  });
+
+  describe('findByHostname', () => {
+    it('finds a device by its systemName or dnsName, short or FQDN, any case, in two requests', async () => {
+      const [a, b] = fake.admin.list();
+      fake.admin.update(a!.id, { systemName: 'LAB-PC7', dnsName: 'lab-pc7.corp.local' });
+      fake.admin.update(b!.id, { systemName: 'LAB-PC70', dnsName: 'lab-pc70.corp.local' });
+      const client = makeClient();
+      for (const name of ['LAB-PC7', 'lab-pc7', 'lab-pc7.corp.local', 'LAB-PC7.CORP.LOCAL']) {
+        fake.admin.clearRequests();
+        const found = await client.findByHostname(name);
+        expect(found.devices.map((d) => d.id)).toEqual([a!.id]);
+        expect(found.matchedBy).toBe('hostname');
+        expect(found.devices[0]).toHaveProperty('os'); // the detailed shape
+        const calls = fake.admin.requests().filter((r) => r.operation !== 'token');
+        expect(calls.map((c) => c.operation)).toEqual(['devices-search', 'devices-detailed']);
+        expect(calls[0]?.query).toEqual({ q: 'lab-pc7', limit: String(NINJA_SEARCH_LIMIT) });
+        expect(calls[1]?.query).toMatchObject({ df: `id in (${a!.id})` });
+      }
+    });
+
+    it('falls back to the canonical short name, returns every reuse of a name, and nothing for no match', async () => {
+      const [a, b, c] = fake.admin.list();
+      fake.admin.update(a!.id, { systemName: 'SHOP-01', dnsName: 'shop-01.east.local' });
+      fake.admin.update(b!.id, { systemName: 'SHOP-01', dnsName: undefined });
+      fake.admin.update(c!.id, { systemName: 'SHOP-011', dnsName: 'shop-011.east.local' });
+      const client = makeClient();
+      const canonical = await client.findByHostname('shop-01.west.local');
+      expect([canonical.matchedBy, canonical.devices.map((d) => d.id).sort()]).toEqual(['canonical_hostname', [a!.id, b!.id].sort()]);
+      const exact = await client.findByHostname('shop-01');
+      expect([exact.matchedBy, exact.devices.map((d) => d.id).sort()]).toEqual(['hostname', [a!.id, b!.id].sort()]);
+
+      fake.admin.clearRequests();
+      expect(await client.findByHostname('shop')).toEqual({ devices: [], matchedBy: null });
+      expect(await client.findByHostname('  ')).toEqual({ devices: [], matchedBy: null });
+      // A substring hit that is not the name costs one request, and a blank name none.
+      expect(fake.admin.requests().filter((r) => r.operation !== 'token').map((r) => r.operation)).toEqual(['devices-search']);
+    });
+
+    it('never adopts a device the search did not name, and reports a malformed search', async () => {
+      const [a, b] = fake.admin.list();
+      fake.admin.update(a!.id, { systemName: 'ONLY-ME', dnsName: 'only-me' });
+      fake.admin.injectFault({ operation: 'devices-detailed', kind: 'status', status: 200, body: [fake.admin.get(b!.id)] });
+      const client = makeClient();
+      expect(await client.findByHostname('only-me')).toEqual({ devices: [], matchedBy: null });
+      fake.admin.injectFault({ operation: 'devices-search', kind: 'null' });
+      expect(await failure(client.findByHostname('only-me'))).toMatchObject({ kind: 'malformed' });
     });
   });
 
@@ -170,13 +211,17 @@ describe('NinjaClient', () => {
     });
 
     it('renews a token shortly before it expires, without waiting for a 401', async () => {
-      await withTarget({ devices: [], tokenTtlSeconds: 1 }, async (target) => {
-        const client = makeClient({}, target);
+      let now = Date.parse('2026-03-10T12:00:00Z');
+      await withTarget({ devices: [], now: () => now }, async (target) => {
+        const client = makeClient({ now: () => now }, target);
         await client.listOrganizations();
-        await new Promise((resolve) => setTimeout(resolve, 600)); // past half the 1 s lifetime
+        now += 3_600_000 - 61_000; // a minute and a second before the one-hour lifetime ends
+        await client.listOrganizations();
+        expect(target.admin.tokenRequestCount()).toBe(1);
+        now += 2_000; // inside the last minute: renewed before use, never refused
         await client.listOrganizations();
         expect(target.admin.tokenRequestCount()).toBe(2);
-        expect(target.admin.requests().every((r) => r.status === 200)).toBe(true);
+        expect(target.admin.requests().map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
       });
     });
 
@@ -192,11 +237,16 @@ describe('NinjaClient', () => {
         const saved: { token: string; apiCallsBefore: number }[] = [];
         const memory = memoryTokenStore();
         const store: RefreshTokenStore = {
-          load: () => memory.load(),
-          save: async (token) => {
-            saved.push({ token, apiCallsBefore: target.admin.requests().filter((r) => r.operation !== 'token').length });
-            await memory.save(token);
-          },
+          withLock: (work) =>
+            memory.withLock((lease) =>
+              work({
+                read: () => lease.read(),
+                swap: async (spent, next) => {
+                  saved.push({ token: next.refreshToken, apiCallsBefore: target.admin.requests().filter((r) => r.operation !== 'token').length });
+                  return lease.swap(spent, next);
+                },
+              }),
+            ),
         };
         const client = makeClient({ refreshToken: initial, tokenStore: store }, target);
         await client.listOrganizations();
@@ -241,6 +291,92 @@ describe('NinjaClient', () => {
       });
     });
 
+    it('never retries a refresh-token exchange whose reply was lost after NinjaOne rotated: the spent token is not presented again', async () => {
+      await withTarget({ devices: [] }, async (target) => {
+        const initial = target.admin.issueRefreshToken();
+        const store = memoryTokenStore(initial);
+        const client = makeClient({ tokenStore: store }, target);
+        target.admin.loseReplies('token');
+        const err = await failure(client.listOrganizations());
+        expect(err).toMatchObject({ kind: 'unavailable', attempts: 1 });
+        expect(err.message).toContain('not presented again');
+        // One exchange, which NinjaOne took (the token is spent); no second presentation of it.
+        expect(target.admin.requests().map((r) => [r.operation, r.status])).toEqual([['token', null]]);
+        expect(target.admin.isLiveRefreshToken(initial)).toBe(false);
+        expect(target.admin.spentRefreshTokenPresentations()).toBe(0);
+        expect(store.current()).toBe(initial); // nothing overwritten blindly
+      });
+    });
+
+    it('after a lost reply, recovers with the newer token another process stored meanwhile, never with the spent one', async () => {
+      await withTarget({ devices: [] }, async (target) => {
+        const initial = target.admin.issueRefreshToken();
+        const memory = memoryTokenStore(initial);
+        let reads = 0;
+        let other: string | undefined;
+        // Stands in for another holder of the chain that rotated it while this exchange was lost
+        // (one that did not take the lock: an older hub version, or a token pasted in by hand).
+        const store: RefreshTokenStore = {
+          withLock: (work) =>
+            memory.withLock((lease) =>
+              work({
+                read: async () => {
+                  if (++reads === 2) {
+                    other = target.admin.issueRefreshToken();
+                    memory.put(other);
+                  }
+                  return lease.read();
+                },
+                swap: (spent, next) => lease.swap(spent, next),
+              }),
+            ),
+        };
+        const client = makeClient({ tokenStore: store }, target);
+        target.admin.loseReplies('token');
+        expect((await client.listOrganizations()).size).toBeGreaterThan(0);
+        expect(target.admin.requests().map((r) => [r.operation, r.status])).toEqual([
+          ['token', null],
+          ['token', 200],
+          ['organizations', 200],
+        ]);
+        expect(target.admin.spentRefreshTokenPresentations()).toBe(0);
+        // The chain lives on: the stored token is the newest, unspent one.
+        const stored = memory.current() as string;
+        expect([stored !== other, target.admin.isLiveRefreshToken(stored), target.admin.isLiveRefreshToken(other as string)]).toEqual([true, true, false]);
+      });
+    });
+
+    it('never retries a refresh-token exchange on 503, and presents the same token on the next call only', async () => {
+      await withTarget({ devices: [] }, async (target) => {
+        const initial = target.admin.issueRefreshToken();
+        const store = memoryTokenStore(initial);
+        const client = makeClient({ tokenStore: store }, target);
+        target.admin.injectFault({ operation: 'token', kind: 'status', status: 503 });
+        expect(await failure(client.listOrganizations())).toMatchObject({ kind: 'unavailable', httpStatus: 503, attempts: 1 });
+        expect(target.admin.tokenRequestCount()).toBe(1);
+        // The 503 came before the grant (the token is live): the next call goes on with the chain.
+        expect((await client.listOrganizations()).size).toBeGreaterThan(0);
+        expect(target.admin.isLiveRefreshToken(store.current() as string)).toBe(true);
+        expect(target.admin.spentRefreshTokenPresentations()).toBe(0);
+      });
+    });
+
+    it('a caller waiting for a shared token request stops at once when its own signal aborts; the others go on', async () => {
+      const client = makeClient();
+      fake.admin.injectFault({ operation: 'token', kind: 'delay', ms: 60_000 });
+      const first = client.listOrganizations();
+      while (fake.admin.tokenRequestCount() === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      const controller = new AbortController();
+      const second = client.listLocations({ signal: controller.signal });
+      const reason = new Error('request cancelled');
+      controller.abort(reason);
+      await expect(second).rejects.toBe(reason);
+      expect(fake.admin.requestCount('locations')).toBe(0); // it stopped while the token was still pending
+      fake.admin.releaseDelays();
+      expect((await first).size).toBe(fake.admin.organizations().length);
+      expect(fake.admin.tokenRequestCount()).toBe(1);
+    });
+
     it('reports a wrong client secret as auth', async () => {
       const err = await failure(makeClient({ clientSecret: 'not-the-secret' }).listOrganizations());
       expect(err).toMatchObject({ kind: 'auth', httpStatus: 401 });
@@ -257,20 +393,26 @@ describe('NinjaClient', () => {
   });
 
   describe('failures', () => {
+    /** The waits the client decided on before retrying, from its log. */
+    const retryWaits = () =>
+      logLines
+        .map((l) => JSON.parse(l) as { msg?: string; waitMs?: number })
+        .filter((l) => l.msg === 'vendor call failed, retrying')
+        .map((l) => l.waitMs);
+
     it('honours Retry-After in seconds on 429', async () => {
       fake.admin.injectFault({ operation: 'organizations', kind: 'status', status: 429, retryAfter: '1' });
-      const started = Date.now();
       expect((await makeClient().listOrganizations()).size).toBeGreaterThan(0);
-      expect(Date.now() - started).toBeGreaterThanOrEqual(950);
-      expect(fake.admin.requestCount('organizations')).toBe(2);
+      expect(fake.admin.requests().filter((r) => r.operation === 'organizations').map((r) => r.status)).toEqual([429, 200]);
+      expect(retryWaits()).toEqual([1_000]); // the vendor's wait, not the few-ms backoff
     });
 
     it('honours Retry-After given as an HTTP date', async () => {
-      // HTTP dates have whole seconds: two seconds ahead is at least one second of waiting.
-      fake.admin.injectFault({ operation: 'locations', kind: 'status', status: 429, retryAfter: new Date(Date.now() + 2_000).toUTCString() });
-      const started = Date.now();
+      // HTTP dates have whole seconds: a date a minute ahead asks for more than the 1.5 s cap.
+      fake.admin.injectFault({ operation: 'locations', kind: 'status', status: 429, retryAfter: new Date(Date.now() + 60_000).toUTCString() });
       expect((await makeClient().listLocations()).size).toBeGreaterThan(0);
-      expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+      expect(fake.admin.requests().filter((r) => r.operation === 'locations').map((r) => r.status)).toEqual([429, 200]);
+      expect(retryWaits()).toEqual([RETRY.maxDelayMs]);
     });
 
     it('retries 502/503/504 and resets, then gives up with a typed error', async () => {

@@ -54,6 +54,14 @@ export function registerAdminRoutes(app: FastifyInstance, admin: FakeNinjaAdmin)
     return reply.code(201).send({ refresh_token: admin.issueRefreshToken(scope) });
   });
   app.post('/__admin/tokens/expire', async (r, reply) => noContent(r, reply, () => admin.expireAllTokens()));
+  app.post('/__admin/lost-replies', async (r, reply) => {
+    const { operation, count } = adminBody(r);
+    if (typeof operation !== 'string') throw new NinjaError(400, 'operation must be a string.');
+    if (count !== undefined && (typeof count !== 'number' || !Number.isInteger(count) || count < 1)) throw new NinjaError(400, 'count must be a positive integer.');
+    admin.loseReplies(operation as NinjaOperation, count);
+    return reply.code(204).send();
+  });
+  app.post('/__admin/delays/release', async (r, reply) => noContent(r, reply, () => admin.releaseDelays()));
   app.post('/__admin/faults', async (r, reply) => {
     const parsed = faultSchema.safeParse(adminBody(r));
     if (!parsed.success) throw new NinjaError(400, `Invalid fault: ${z.prettifyError(parsed.error)}`);

@@ -1,8 +1,9 @@
 /**
  * A fake NinjaOne public API v2 (vendor-apis.md §2, checklist §3.2) for tests, benchmarks and
  * demo mode: real HTTP on a local port, OAuth 2.0 with rotating refresh tokens, deterministic
- * data from the shared catalogue, keyset paging, the `df` device filter, scripted faults, a
- * request log, and an admin API (in-process and under `/__admin`).
+ * data from the shared catalogue, keyset paging, the `df` device filter, the device search,
+ * scripted faults (including a reply lost after the request took effect), a request log, an
+ * injectable clock, and an admin API (in-process and under `/__admin`).
  *
  * Vendor routes go through one dispatcher instead of Fastify's router so that faults and the
  * request log see every call, including unknown paths and wrong verbs, and so that the same
@@ -34,6 +35,7 @@ export type NinjaOperation =
   | 'token'
   | 'devices'
   | 'devices-detailed'
+  | 'devices-search'
   | 'device'
   | 'device-custom-fields'
   | 'organization-devices'
@@ -81,6 +83,8 @@ export interface FakeNinjaOptions {
    * not document it; ESH relies on "everything", other clients saw a cap.
    */
   unpagedLimit?: number | null;
+  /** The fake's clock in epoch milliseconds (default `Date.now`): access tokens expire on it. */
+  now?: () => number;
 }
 
 export interface FakeNinjaAdmin {
@@ -107,6 +111,17 @@ export interface FakeNinjaAdmin {
   issueRefreshToken(scope?: string): string;
   /** Every access token issued so far expires now, e.g. between two page requests. */
   expireAllTokens(): void;
+  /** Whether a `refresh_token` grant would accept `token` now (it was issued and not yet spent). */
+  isLiveRefreshToken(token: string): boolean;
+  /** How many refresh-token grants presented a token an earlier grant had already spent. */
+  spentRefreshTokenPresentations(): number;
+  /**
+   * The next `count` requests of `operation` take effect (a token grant rotates the refresh
+   * token) but their reply is lost: the connection is reset instead of answered.
+   */
+  loseReplies(operation: NinjaOperation, count?: number): void;
+  /** Ends every pending `delay` fault now (the delayed requests are then served). */
+  releaseDelays(): void;
   injectFault(fault: FakeFault): void;
   clearFaults(): void;
   requests(): FakeRequestLogEntry[];
@@ -129,6 +144,8 @@ export interface FakeNinja {
 /** Demo mode runs for days: the request log keeps only the most recent calls. */
 const MAX_LOG = 10_000;
 const REDACTED_FORM_FIELDS = new Set(['client_secret', 'refresh_token', 'code']);
+/** Device keys the device search looks in, in the order a match is reported. */
+const SEARCH_KEYS = ['systemName', 'dnsName', 'displayName', 'netbiosName'] as const;
 
 const GATEWAY_PAGE = (status: number): string =>
   `<html>\r\n<head><title>${status} ${STATUS_CODES[status]}</title></head>\r\n<body>\r\n<center><h1>${status} ${STATUS_CODES[status]}</h1></center>\r\n</body>\r\n</html>\r\n`;
@@ -202,7 +219,8 @@ export async function startFakeNinja(opts: FakeNinjaOptions = {}): Promise<FakeN
   const organizations = new IdTable<FakeNinjaOrganization>();
   const locations = new IdTable<FakeNinjaLocation>();
   const customFields = new Map<number, Record<string, unknown>>();
-  const oauth = new OAuthAuthority({ clientId, clientSecret, ttlSeconds: tokenTtlSeconds, refreshTokens });
+  const oauth = new OAuthAuthority({ clientId, clientSecret, ttlSeconds: tokenTtlSeconds, refreshTokens, now: opts.now ?? Date.now });
+  const lostReplies = new Map<NinjaOperation, number>();
   const faults = new FaultPlan();
   const delays = new Delays();
   const { wait } = delays;
@@ -232,6 +250,7 @@ export async function startFakeNinja(opts: FakeNinjaOptions = {}): Promise<FakeN
       opts.devices?.forEach((row) => addDevice(row));
       customFields.clear();
       faults.clear();
+      lostReplies.clear();
       log = [];
     },
     list: () => devices.all().map((d) => ({ ...d })),
@@ -263,6 +282,12 @@ export async function startFakeNinja(opts: FakeNinjaOptions = {}): Promise<FakeN
     },
     issueRefreshToken: (scope) => oauth.issueRefreshToken(scope),
     expireAllTokens: () => oauth.expireAllAccessTokens(),
+    isLiveRefreshToken: (token) => oauth.isLiveRefreshToken(token),
+    spentRefreshTokenPresentations: () => oauth.spentRefreshTokenPresentations(),
+    loseReplies: (operation, count = 1) => {
+      lostReplies.set(operation, (lostReplies.get(operation) ?? 0) + count);
+    },
+    releaseDelays: () => delays.releaseAll(),
     injectFault: (fault) => faults.inject(fault),
     clearFaults: () => faults.clear(),
     requests: () => log.map((e) => ({ ...e })),
@@ -300,6 +325,25 @@ export async function startFakeNinja(opts: FakeNinjaOptions = {}): Promise<FakeN
     const filter = deviceFilter(query);
     return pageOf(devices, query, keep && filter ? (d) => keep(d) && filter(d) : (keep ?? filter));
   };
+  /**
+   * `GET /v2/devices/search?q=&limit=`: a case-insensitive substring search over the device's
+   * names, answered as `{query, devices}` with basic device records, each saying which key
+   * matched (`matchAttr`, `matchAttrValue`). Without `limit` every match comes back.
+   */
+  const searchDevices = (query: Query): { query: string; devices: Record<string, unknown>[] } => {
+    const q = (query.q ?? '').trim();
+    if (q === '') throw new NinjaError(400, 'Parameter q is required.');
+    const limit = integerParam(query, 'limit');
+    if (limit === 0) throw new NinjaError(400, 'Parameter limit must be at least 1.');
+    const needle = q.toLowerCase();
+    const found: Record<string, unknown>[] = [];
+    for (const device of devices.all()) {
+      if (limit !== null && found.length >= limit) break;
+      const key = SEARCH_KEYS.find((k) => typeof device[k] === 'string' && (device[k] as string).toLowerCase().includes(needle));
+      if (key) found.push({ ...basic(device), matchAttr: key, matchAttrValue: device[key] });
+    }
+    return { query: q, devices: found };
+  };
   const findOrganization = (id: number): FakeNinjaOrganization => {
     const org = organizations.get(id);
     if (!org) throw new NinjaError(404, `Organization ${id} not found.`);
@@ -324,6 +368,7 @@ export async function startFakeNinja(opts: FakeNinjaOptions = {}): Promise<FakeN
   const ROUTES: readonly { pattern: RegExp; operation: Exclude<NinjaOperation, 'token'>; handle: Handler }[] = [
     { pattern: /^\/v2\/devices$/, operation: 'devices', handle: ({ query }) => listDevices(query).map(basic) },
     { pattern: /^\/v2\/devices-detailed$/, operation: 'devices-detailed', handle: ({ query }) => listDevices(query) },
+    { pattern: /^\/v2\/devices\/search$/, operation: 'devices-search', handle: ({ query }) => searchDevices(query) },
     { pattern: /^\/v2\/device\/([^/]+)$/, operation: 'device', handle: ({ id }) => findDevice(id) },
     { pattern: /^\/v2\/device\/([^/]+)\/custom-fields$/, operation: 'device-custom-fields', handle: ({ id }) => customFields.get(id) ?? defaultCustomFields(findDevice(id)) },
     {
@@ -391,6 +436,17 @@ export async function startFakeNinja(opts: FakeNinjaOptions = {}): Promise<FakeN
     if (log.length > MAX_LOG) log.shift();
     const send = (status: number, payload: unknown, headers: Record<string, string> = {}): FastifyReply =>
       answer(reply, entry, status, payload, headers);
+    /** The request took effect; a scripted lost reply resets the connection instead of answering. */
+    const deliver = (status: number, payload: unknown, headers: Record<string, string> = {}): FastifyReply => {
+      const lose = resolved ? (lostReplies.get(resolved.operation) ?? 0) : 0;
+      if (lose > 0 && resolved) {
+        lostReplies.set(resolved.operation, lose - 1);
+        reply.hijack();
+        request.raw.socket.destroy();
+        return reply;
+      }
+      return send(status, payload, headers);
+    };
     try {
       if (!resolved) throw new NinjaError(404, `No endpoint matches ${rawPath}.`);
       const fault = faults.take(resolved.operation);
@@ -398,7 +454,7 @@ export async function startFakeNinja(opts: FakeNinjaOptions = {}): Promise<FakeN
       if ((await applyFault(fault, { request, reply, send, wait, defaultBody })) === 'served') return reply;
       if (!resolved.route) {
         const answer = handleToken(request, form);
-        return send(answer.status, answer.body, answer.headers);
+        return deliver(answer.status, answer.body, answer.headers);
       }
       if (request.method !== 'GET') throw new NinjaError(405, `Request method '${request.method}' is not supported.`, { allow: 'GET' });
       const auth = oauth.check(request.headers.authorization, 'monitoring');
@@ -406,7 +462,7 @@ export async function startFakeNinja(opts: FakeNinjaOptions = {}): Promise<FakeN
         throw new NinjaError(auth.status, auth.message, auth.status === 401 ? { 'www-authenticate': 'Bearer error="invalid_token"' } : {});
       }
       const id = resolved.param === undefined ? 0 : pathId(resolved.param);
-      return send(200, resolved.route.handle({ query, id }));
+      return deliver(200, resolved.route.handle({ query, id }));
     } catch (error) {
       if (error instanceof NinjaError) return send(error.status, errorBody(error.message), error.headers);
       return send(500, errorBody('An unexpected error occurred.'));

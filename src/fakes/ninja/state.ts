@@ -103,15 +103,20 @@ export interface OAuthOptions {
   readonly ttlSeconds: number;
   /** Issue a refresh token on `client_credentials` when `offline_access` is granted. */
   readonly refreshTokens: boolean;
+  /** Epoch milliseconds; tests inject a clock to expire tokens without waiting. */
+  readonly now: () => number;
 }
 
 /**
- * Access tokens expire after the configured TTL (real clock); refresh tokens do not expire but
- * rotate: every `refresh_token` grant returns a new one and the one presented stops working.
+ * Access tokens expire after the configured TTL (on the injected clock); refresh tokens do not
+ * expire but rotate: every `refresh_token` grant returns a new one and the one presented stops
+ * working. Spent refresh tokens are remembered, so tests can prove a client never presents one.
  */
 export class OAuthAuthority {
   private readonly access = new Map<string, { scopes: ReadonlySet<string>; expiresAt: number }>();
   private readonly refresh = new Map<string, ReadonlySet<string>>();
+  private readonly spent = new Set<string>();
+  private spentPresented = 0;
 
   constructor(private readonly options: OAuthOptions) {}
 
@@ -133,8 +138,12 @@ export class OAuthAuthority {
     if (grantType === 'refresh_token') {
       const presented = form.get('refresh_token') ?? '';
       const scopes = this.refresh.get(presented);
-      if (!scopes) return oauthError(400, 'invalid_grant', 'The refresh token is invalid, expired or was already used.');
+      if (!scopes) {
+        if (this.spent.has(presented)) this.spentPresented++;
+        return oauthError(400, 'invalid_grant', 'The refresh token is invalid, expired or was already used.');
+      }
       this.refresh.delete(presented); // rotation: the presented token is spent
+      this.spent.add(presented);
       const narrowed = requested.length === 0 ? scopes : new Set(requested.filter((s) => scopes.has(s)));
       if (narrowed.size === 0) return oauthError(400, 'invalid_scope', 'The requested scope exceeds the scope of the refresh token.');
       return this.issue(narrowed, true, scopes);
@@ -145,7 +154,7 @@ export class OAuthAuthority {
 
   private issue(scopes: ReadonlySet<string>, withRefresh: boolean, refreshScopes: ReadonlySet<string> = scopes): OAuthAnswer {
     const accessToken = newToken();
-    this.access.set(accessToken, { scopes, expiresAt: Date.now() + this.options.ttlSeconds * 1000 });
+    this.access.set(accessToken, { scopes, expiresAt: this.options.now() + this.options.ttlSeconds * 1000 });
     const body: Record<string, unknown> = {
       access_token: accessToken,
       token_type: 'Bearer',
@@ -173,9 +182,19 @@ export class OAuthAuthority {
     if (!match) return { ok: false, status: 401, message: 'Full authentication is required to access this resource.' };
     const token = this.access.get(match[1] as string);
     if (!token) return { ok: false, status: 401, message: 'Invalid access token.' };
-    if (Date.now() >= token.expiresAt) return { ok: false, status: 401, message: 'Access token expired.' };
+    if (this.options.now() >= token.expiresAt) return { ok: false, status: 401, message: 'Access token expired.' };
     if (!token.scopes.has(scope)) return { ok: false, status: 403, message: `The access token lacks the ${scope} scope.` };
     return { ok: true, scopes: token.scopes };
+  }
+
+  /** Whether `token` is a refresh token that a `refresh_token` grant would accept now. */
+  isLiveRefreshToken(token: string): boolean {
+    return this.refresh.has(token);
+  }
+
+  /** How many `refresh_token` grants presented a token that an earlier grant had already spent. */
+  spentRefreshTokenPresentations(): number {
+    return this.spentPresented;
   }
 
   /** Every access token issued so far expires now; refresh tokens stay valid. */

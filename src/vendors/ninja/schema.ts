@@ -70,6 +70,15 @@ export type NinjaDevice = z.infer<typeof ninjaDeviceSchema>;
  */
 export const ninjaDeviceListSchema = z.array(ninjaDeviceSchema);
 
+/**
+ * `GET /v2/devices/search?q=&limit=`: `{query, devices}`, the devices in the basic shape (plus
+ * which key matched). Only the keys hostname matching reads are relied on.
+ */
+export const ninjaDeviceSearchSchema = z.looseObject({
+  query: str,
+  devices: z.array(ninjaDeviceSchema),
+});
+
 export const ninjaOrganizationSchema = z.looseObject({ id: num, name: str });
 export const ninjaOrganizationListSchema = z.array(ninjaOrganizationSchema);
 

@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import type { HostnameLookup, VendorClient } from '../client.js';
 import type { Logger } from 'pino';
 import type { ThreatLockerConfig } from '../../config.js';
+import { threatLockerBaseUrl } from '../base-url.js';
 import { canonicalHostname } from '../../inventory/hostname.js';
 import { VendorError, VendorHttp, type CallOptions, type RetryPolicy } from '../http.js';
 import {
@@ -118,7 +119,7 @@ export class ThreatLockerClient implements VendorClient<ThreatLockerComputer, st
   constructor(private readonly options: ThreatLockerClientOptions) {
     this.http = new VendorHttp({
       vendor: 'ThreatLocker',
-      baseUrl: options.baseUrl,
+      baseUrl: threatLockerBaseUrl(options.baseUrl),
       timeoutMs: options.timeoutMs,
       logger: options.logger,
       retry: options.retry,
