@@ -1,5 +1,6 @@
 /**
  * npm run bench [-- <suite> …] [--sizes 1000,10000] [--db pglite,postgres] [--iterations N]
+ *   [--cases threatlocker:100000,ninja:100000] (collect)
  * Suites: sync, collect. Figures are printed, never asserted.
  */
 import { parseArgs } from 'node:util';
@@ -14,6 +15,8 @@ const { values, positionals } = parseArgs({
     db: { type: 'string', default: 'pglite,postgres' },
     iterations: { type: 'string', default: '300' },
     concurrent: { type: 'string', default: '2000' },
+    /** collect only: collector:size pairs. */
+    cases: { type: 'string', default: 'threatlocker:10000,threatlocker:100000,ninja:100000' },
   },
 });
 
@@ -32,11 +35,10 @@ for (const suite of suites) {
     });
   } else if (suite === 'collect') {
     await runCollectBench({
-      cases: [
-        { collector: 'threatlocker', size: 10_000 },
-        { collector: 'threatlocker', size: 100_000 },
-        { collector: 'ninja', size: 100_000 },
-      ],
+      cases: values.cases.split(',').map((c) => {
+        const [collector, size] = c.trim().split(':');
+        return { collector: collector as 'threatlocker' | 'ninja', size: Number(size) };
+      }),
       databases,
     });
   } else {
