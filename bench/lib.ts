@@ -66,6 +66,11 @@ export async function benchDatabase(kind: DatabaseKind): Promise<Database> {
     await migrateToLatest(db.db);
     return db;
   }
+  return benchPostgres();
+}
+
+/** A fresh, migrated PostgreSQL database and its URL (for tools such as psql). */
+export async function benchPostgres(): Promise<Database & { url: string }> {
   const name = `ih_bench_${randomBytes(4).toString('hex')}`;
   await admin(`CREATE DATABASE ${name}`);
   const url = new URL(postgresAdminUrl());
@@ -74,6 +79,7 @@ export async function benchDatabase(kind: DatabaseKind): Promise<Database> {
   await migrateToLatest(db.db);
   return {
     ...db,
+    url: url.toString(),
     async close() {
       await db.close();
       await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

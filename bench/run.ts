@@ -1,10 +1,12 @@
 /**
  * npm run bench [-- <suite> …] [--sizes 1000,10000] [--db pglite,postgres] [--iterations N]
- * Suites: sync, collect. Figures are printed, never asserted.
+ *   [--cases threatlocker:100000,ninja:100000] (collect)
+ * Suites: sync, collect, status ([--devices 50000] [--days 65], per vendor). Figures are printed, never asserted.
  */
 import { parseArgs } from 'node:util';
 import type { DatabaseKind } from '../src/db/database.js';
 import { runCollectBench } from './collect.js';
+import { runStatusBench } from './status.js';
 import { runSyncBench } from './sync.js';
 
 const { values, positionals } = parseArgs({
@@ -14,6 +16,11 @@ const { values, positionals } = parseArgs({
     db: { type: 'string', default: 'pglite,postgres' },
     iterations: { type: 'string', default: '300' },
     concurrent: { type: 'string', default: '2000' },
+    /** status only: devices per vendor and days of history. */
+    devices: { type: 'string', default: '50000' },
+    days: { type: 'string', default: '65' },
+    /** collect only: collector:size pairs. */
+    cases: { type: 'string', default: 'threatlocker:10000,threatlocker:100000,ninja:100000' },
   },
 });
 
@@ -32,15 +39,16 @@ for (const suite of suites) {
     });
   } else if (suite === 'collect') {
     await runCollectBench({
-      cases: [
-        { collector: 'threatlocker', size: 10_000 },
-        { collector: 'threatlocker', size: 100_000 },
-        { collector: 'ninja', size: 100_000 },
-      ],
+      cases: values.cases.split(',').map((c) => {
+        const [collector, size] = c.trim().split(':');
+        return { collector: collector as 'threatlocker' | 'ninja', size: Number(size) };
+      }),
       databases,
     });
+  } else if (suite === 'status') {
+    await runStatusBench({ databases, devices: Number(values.devices), days: Number(values.days), iterations: Number(values.iterations) });
   } else {
-    console.error(`unknown benchmark suite "${suite}" (available: sync, collect)`);
+    console.error(`unknown benchmark suite "${suite}" (available: sync, collect, status)`);
     process.exitCode = 2;
   }
 }

@@ -2,7 +2,11 @@
  * PostgreSQL advisory lock classes (the first key of the two-key form), one place for all.
  * The second key is the vendor id.
  *
- * SNAPSHOT_WRITE_LOCK: single-device writes (sync-device) take it shared, a collector's swap
- * of a vendor's whole day takes it exclusive.
+ * SNAPSHOT_WRITE_LOCK: single-device writes (sync-device) take it shared; a collection swapping
+ * in a vendor's whole day and retention dropping days take it exclusive.
+ *
+ * SNAPSHOT_DAY_LOCK: creating a vendor-day's partition on first write (ensure_snapshot_day in
+ * migration 0004), so two writers of a new day do not both create it.
  */
 export const SNAPSHOT_WRITE_LOCK = 7_401;
+export const SNAPSHOT_DAY_LOCK = 7_402;

@@ -79,6 +79,20 @@ export interface DeviceSnapshotTable extends Omit<SnapshotAttributes, SnapshotTi
   raw: Json;
   source: SnapshotSource;
   written_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  /** When the vendor was read for this row; freshness is decided by it (migration 0004). */
+  vendor_read_at: ColumnType<Date, Date | string, Date | string>;
+}
+
+/** One row per vendor and day that has snapshots (its partition exists); kept by the writers. */
+export interface SnapshotDayTable {
+  vendor_id: number;
+  snapshot_date: string;
+  /** Rows in the day (collected and synced devices). */
+  device_count: ColumnType<number, number | undefined, number>;
+  /** When a collection last wrote the day; null: only synced devices. */
+  collected_at: Timestamp | null;
+  /** Devices that collection fetched (what the plausibility guard compares against). */
+  collected_devices: number | null;
 }
 
 export const SYNC_OUTCOMES = ['success', 'not_found', 'vendor_error', 'invalid_device', 'failed'] as const;
@@ -102,6 +116,8 @@ export interface DeviceSyncLogTable {
   error_code: string | null;
   error_message: string | null;
   duration_ms: number;
+  /** Order in which writes were applied (device_write_seq, migration 0004); history sorts by it. */
+  write_seq: Generated<string>;
 }
 
 export const JOB_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
@@ -176,6 +192,7 @@ export interface DB {
   vendor: VendorTable;
   device_identity: DeviceIdentityTable;
   device_snapshot: DeviceSnapshotTable;
+  snapshot_day: SnapshotDayTable;
   device_sync_log: DeviceSyncLogTable;
   job_batches: JobBatchTable;
   job_runs: JobRunTable;

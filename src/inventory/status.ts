@@ -1,7 +1,9 @@
 /**
  * The hub's health as the dashboard shows it (the existing `/api/status` contract): per-vendor
  * freshness, device counts, recent collector failures, warnings. Read-only: polling it every
- * few seconds changes nothing.
+ * few seconds changes nothing, and it reads the day summary `snapshot_day` (a row per
+ * vendor-day, kept by the writers; migration 0004), never the snapshots themselves, so its
+ * cost does not grow with the fleet or the history.
  */
 import { sql, type Kysely } from 'kysely';
 import type { Clock } from '../clock.js';
@@ -32,9 +34,9 @@ export async function inventoryStatus(db: Kysely<DB>, clock: Clock, vendorIds: V
   // A day counts as collected for a vendor when its collector wrote it; a day holding only
   // devices synced on demand is not a complete picture.
   const latest = await db
-    .selectFrom('device_snapshot')
+    .selectFrom('snapshot_day')
     .select(['vendor_id', (eb) => eb.fn.max('snapshot_date').as('latest')])
-    .where('source', '=', 'collector')
+    .where('collected_at', 'is not', null)
     .groupBy('vendor_id')
     .execute();
   const latestOf = (v: VendorKey) => (latest.find((r) => r.vendor_id === vendorIds[v])?.latest as string | undefined) ?? null;
@@ -47,12 +49,12 @@ export async function inventoryStatus(db: Kysely<DB>, clock: Clock, vendorIds: V
     let count = 0;
     if (date) {
       const r = await db
-        .selectFrom('device_snapshot')
-        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .selectFrom('snapshot_day')
+        .select('device_count')
         .where('vendor_id', '=', vendorIds[v])
         .where('snapshot_date', '=', date)
-        .executeTakeFirstOrThrow();
-      count = Number(r.n);
+        .executeTakeFirst();
+      count = r?.device_count ?? 0;
     }
     deviceCounts[v] = count;
     const daysOld = date ? daysBetween(date, today) : null;
@@ -65,8 +67,8 @@ export async function inventoryStatus(db: Kysely<DB>, clock: Clock, vendorIds: V
   const since = addDays(today, -MATCHING_LOOKBACK_DAYS);
   const matching = await sql<{ d: string | null }>`
     SELECT max(snapshot_date) AS d FROM (
-      SELECT snapshot_date FROM device_snapshot
-       WHERE source = 'collector' AND snapshot_date >= ${since}::date AND snapshot_date <= ${today}::date
+      SELECT snapshot_date FROM snapshot_day
+       WHERE collected_at IS NOT NULL AND snapshot_date >= ${since}::date AND snapshot_date <= ${today}::date
          AND vendor_id IN (${vendorIds.Ninja}, ${vendorIds.ThreatLocker})
        GROUP BY snapshot_date HAVING count(DISTINCT vendor_id) = 2) days`.execute(db);
   const matchDate = matching.rows[0]?.d ?? null;

@@ -61,6 +61,8 @@ export interface ResolvedComputer {
   readonly row: ThreatLockerComputer;
   readonly matchedBy: MatchedBy;
   readonly otherMatches: number;
+  /** Just before the first vendor request: the snapshot's `vendor_read_at` (see inventory/store.ts). */
+  readonly readAt: Date;
 }
 
 function checkinTime(row: ThreatLockerComputer): number {
@@ -74,15 +76,16 @@ function checkinTime(row: ThreatLockerComputer): number {
  * that checked in last is the live machine.
  */
 export async function resolveComputer(client: SyncDeps['threatlocker'], ref: DeviceRef): Promise<ResolvedComputer | null> {
+  const readAt = new Date(); // wall clock, like a collection's page reads it is compared with
   if (ref.computerId) {
     const row = await client.findById(ref.computerId);
-    if (row) return { row, matchedBy: 'computer_id', otherMatches: 0 };
+    if (row) return { row, matchedBy: 'computer_id', otherMatches: 0, readAt };
   }
   if (ref.hostname) {
     const { devices: computers, matchedBy } = await client.findByHostname(ref.hostname);
     if (computers.length > 0 && matchedBy) {
       const sorted = [...computers].sort((a, b) => checkinTime(b) - checkinTime(a));
-      return { row: sorted[0] as ThreatLockerComputer, matchedBy, otherMatches: computers.length - 1 };
+      return { row: sorted[0] as ThreatLockerComputer, matchedBy, otherMatches: computers.length - 1, readAt };
     }
   }
   return null;
@@ -124,7 +127,7 @@ export async function storeComputer(
   const date = deps.clock.today();
   let written;
   try {
-    written = await writeAndRecord(deps.db, replaceDeviceSnapshotStatement(deps.vendorIds.ThreatLocker, date, device, 'sync'), {
+    written = await writeAndRecord(deps.db, replaceDeviceSnapshotStatement(deps.vendorIds.ThreatLocker, date, device, 'sync', resolved.readAt), {
       operation: attempt.operation,
       requested_at: attempt.startedAt,
       requested_computer_id: attempt.ref.computerId ?? null,

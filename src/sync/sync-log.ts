@@ -34,11 +34,12 @@ export async function writeAndRecord(
   const { rows } = await sql<ReplaceSnapshotRow & { sync_id: number }>`
     WITH w AS (${write}),
     l AS (
-      INSERT INTO device_sync_log (${sql.join(columns.map((c) => sql.ref(c)))}, device_identity_id, previous_display_name, duration_ms)
+      INSERT INTO device_sync_log (${sql.join(columns.map((c) => sql.ref(c)))}, device_identity_id, previous_display_name, write_seq, duration_ms)
       VALUES (
         ${sql.join(columns.map((c) => sql`${fields[c]}`))},
         (SELECT device_identity_id FROM w),
         ${previous},
+        (SELECT write_seq FROM w),
         ${Math.round(elapsed_ms)} + (extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::integer
       )
       RETURNING id
@@ -54,7 +55,12 @@ export interface SyncHistoryQuery {
   readonly limit: number;
 }
 
-/** Attempts newest first, filtered by the computer id asked for or matched, and/or hostname. */
+/**
+ * Attempts newest first, filtered by the computer id asked for or matched, and/or hostname.
+ * "Newest" is the order the writes were applied (`write_seq`, taken under the device's lock),
+ * not the order the requests arrived: concurrent syncs of one device can start in one order
+ * and write in another.
+ */
 export async function listSyncHistory(db: Kysely<DB>, q: SyncHistoryQuery) {
   let query = db.selectFrom('device_sync_log').selectAll();
   if (q.computerId) {
@@ -69,5 +75,5 @@ export async function listSyncHistory(db: Kysely<DB>, q: SyncHistoryQuery) {
       eb.or([eb(sql`lower(requested_hostname)`, '=', h), eb(sql`lower(matched_hostname)`, '=', h)]),
     );
   }
-  return query.orderBy('requested_at', 'desc').orderBy('id', 'desc').limit(q.limit).execute();
+  return query.orderBy('write_seq', 'desc').limit(q.limit).execute();
 }

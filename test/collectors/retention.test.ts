@@ -1,7 +1,8 @@
 /**
  * Retention: the daily window is kept, each month's last collected day is kept beyond it,
- * the rest goes (in batches), and a dry run changes nothing.
+ * the rest goes (whole days: their partitions are dropped), and a dry run changes nothing.
  */
+import { sql } from 'kysely';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addDays } from '../../src/clock.js';
@@ -48,14 +49,20 @@ describe.each(TEST_DATABASES)('retention on %s', (kind) => {
     expect(await dates()).toEqual(before);
   });
 
-  it('deletes outside the window in batches and keeps month ends and the window', async () => {
+  it('drops the days outside the window and keeps month ends and the window', async () => {
     const before = await dates();
-    const { deleted } = await applyRetention(db.db, today, 65, pino({ level: 'silent' }), 3);
+    const { deleted } = await applyRetention(db.db, today, 65, pino({ level: 'silent' }));
     const after = await dates();
     const cutoff = addDays(today, -65);
     expect(after.filter((d) => d < cutoff)).toEqual(['2026-01-31', '2026-02-28', '2026-03-30']);
     expect(after.filter((d) => d >= cutoff)).toEqual(before.filter((d) => d >= cutoff));
     expect(deleted).toBe((before.filter((d) => d < cutoff).length - 3) * 2);
+    // Whole days went: their partitions and summary rows too.
+    const partitions = await sql<{ n: number }>`
+      SELECT count(*)::int AS n FROM pg_class WHERE relname ~ '^device_snapshot_v[0-9]+_[0-9]{8}$' AND relispartition`.execute(db.db);
+    expect(partitions.rows[0]?.n).toBe(after.length);
+    const summary = await db.db.selectFrom('snapshot_day').select('snapshot_date').orderBy('snapshot_date').execute();
+    expect(summary.map((r) => r.snapshot_date)).toEqual(after);
     const again = await applyRetention(db.db, today, 65, pino({ level: 'silent' }));
     expect(again.deleted).toBe(0);
   });

@@ -12,7 +12,9 @@ import { createHarness, TEST_TODAY, withId, type Harness } from '../helpers/harn
 describe.each(TEST_DATABASES)('ThreatLocker collector on %s', (kind) => {
   let h: Harness;
   beforeAll(async () => {
-    h = await createHarness(kind, { fake: { fleetSize: 1300, seed: 11 } });
+    // A generous vendor timeout: the ordering tests hold vendor answers on purpose, and a busy
+    // machine must not turn them into timeouts.
+    h = await createHarness(kind, { fake: { fleetSize: 1300, seed: 11 }, timeoutMs: 10_000 });
   });
   afterAll(async () => {
     await h?.close();
@@ -226,33 +228,102 @@ describe.each(TEST_DATABASES)('ThreatLocker collector on %s', (kind) => {
     expect(await dayRows()).toHaveLength(liveCount());
   });
 
-  it('a sync during a day swap waits for it instead of racing it', async () => {
+  /** Polls the database until `query` finds a row: waits on an event, not on a duration. */
+  async function waitForRow(query: ReturnType<typeof sql<{ n: number }>>) {
+    for (;;) {
+      const { rows } = await query.execute(h.deps.db);
+      if (Number(rows[0]?.n ?? 0) > 0) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  it('a sync during a day swap waits for it, then replaces the collected row', async () => {
     const pc = withId(h.fake.admin.list().find((c) => !c.isDeleted)!);
+    h.fake.admin.rename(pc.computerId, 'Collected name');
+    await run();
+    const tl = h.deps.vendorIds.ThreatLocker;
+    if (h.kind === 'pglite') {
+      // PGlite has one connection: the database runs one transaction at a time, so a swap can
+      // never be held open while a sync waits on it, and there is no lock to observe (the
+      // test would pass with or without the lock). Only the outcome of a sync that follows a
+      // swap is checked: it replaces the row the collection wrote.
+      await run();
+      h.fake.admin.rename(pc.computerId, 'Synced name');
+      const sync = await h.app.inject({ method: 'POST', url: '/api/threatlocker/sync-device', payload: { computer_id: pc.computerId } });
+      expect(sync.json().device).toMatchObject({ display_name: 'Synced name', previous_display_name: 'Collected name' });
+    } else {
+      // A reader of the vendor's snapshots holds the swap open at its DETACH (which needs the
+      // vendor's table exclusively) while the swap already holds the snapshot-write lock.
+      let syncDone = false;
+      let sync: Promise<{ statusCode: number; json(): { device: Record<string, unknown> } }> | undefined;
+      await h.deps.db.transaction().execute(async (tx) => {
+        await sql`SELECT count(*) FROM device_snapshot WHERE vendor_id = ${tl}`.execute(tx);
+        const res = await h.app.inject({ method: 'POST', url: '/api/collectors/run', payload: { collectors: ['threatlocker'] } });
+        expect(res.statusCode).toBe(202);
+        await waitForRow(sql<{ n: number }>`
+          SELECT count(*)::int AS n FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+           WHERE c.relname = ${`device_snapshot_v${tl}`} AND l.mode = 'AccessExclusiveLock' AND NOT l.granted`);
+        // The swap is waiting with the write lock held; the vendor now says something newer.
+        h.fake.admin.rename(pc.computerId, 'Synced name');
+        sync = h.app.inject({ method: 'POST', url: '/api/threatlocker/sync-device', payload: { computer_id: pc.computerId } });
+        void sync.then(() => (syncDone = true));
+        await waitForRow(sql<{ n: number }>`
+          SELECT count(*)::int AS n FROM pg_locks
+           WHERE locktype = 'advisory' AND classid = ${SNAPSHOT_WRITE_LOCK} AND objid = ${tl} AND mode = 'ShareLock' AND NOT granted`);
+        expect(syncDone).toBe(false);
+      });
+      await h.deps.runs.idle();
+      const res = await sync!;
+      expect(res.statusCode).toBe(200);
+      // It ran after the swap: the row it replaced is the one the collection had just written.
+      expect(res.json().device).toMatchObject({ display_name: 'Synced name', previous_display_name: 'Collected name' });
+    }
+    const row = (await dayRows()).find((r) => r.vendor_device_key === pc.computerId.toLowerCase());
+    expect(row).toMatchObject({ display_name: 'Synced name', source: 'sync' });
+    expect(await dayRows()).toHaveLength(liveCount());
+  });
+
+  it('a sync that read the vendor before the fetch began but wrote after it loses to the collected row', async () => {
+    const pc = withId(h.fake.admin.list().find((c) => !c.isDeleted)!);
+    await run();
+    h.fake.admin.clearRequests();
+    // The sync's lookup is held by the vendor; the collection starts while it is in flight.
+    h.fake.admin.injectFault({ operation: 'ComputerGetByAllParameters', kind: 'delay', ms: 1500 });
     let syncDone = false;
-    let sync: Promise<{ statusCode: number }> | undefined;
-    await h.deps.db.transaction().execute(async (tx) => {
-      // What a collector's swap holds while it replaces the vendor's day.
-      await sql`SELECT pg_advisory_xact_lock(${sql.lit(SNAPSHOT_WRITE_LOCK)}, ${h.deps.vendorIds.ThreatLocker}::integer)`.execute(tx);
-      sync = h.app.inject({ method: 'POST', url: '/api/threatlocker/sync-device', payload: { computer_id: pc.computerId } });
-      void sync.then(() => (syncDone = true));
-      await new Promise((r) => setTimeout(r, 400));
-      expect(syncDone).toBe(false);
-    });
-    const res = await sync!;
-    expect(res.statusCode).toBe(200);
+    const sync = h.app.inject({ method: 'POST', url: '/api/threatlocker/sync-device', payload: { computer_id: pc.computerId } });
+    void sync.then(() => (syncDone = true));
+    while (h.fake.admin.requestCount('ComputerGetByAllParameters') < 1) await new Promise((r) => setTimeout(r, 5));
+    const started = await h.app.inject({ method: 'POST', url: '/api/collectors/run', payload: { collectors: ['threatlocker'] } });
+    expect(started.statusCode).toBe(202);
+    while (h.fake.admin.requestCount('ComputerGetByAllParameters') < 2) await new Promise((r) => setTimeout(r, 5));
+    // The order this test is about: the collection asked for its first page before the sync wrote.
+    expect(syncDone).toBe(false);
+    const synced = await sync;
+    expect(synced.statusCode).toBe(200);
+    await h.deps.runs.idle();
+    const rows = await dayRows();
+    expect(rows.find((r) => r.vendor_device_key === pc.computerId.toLowerCase())).toMatchObject({ source: 'collector' });
+    expect(rows).toHaveLength(liveCount());
+    const job = (await h.app.inject({ method: 'GET', url: `/api/collectors/runs/job/${started.json().collectors[0].job_id}` })).json();
+    expect(job).toMatchObject({ status: 'completed', devices_written: liveCount() });
   });
 
   it('refuses a day whose rows would not belong to an identity, and changes nothing', async () => {
     await run();
-    const before = await tableState();
-    // Simulate a bug: one staged row points at an identity that does not exist.
+    const snapshots = async () => JSON.stringify(await h.deps.db.selectFrom('device_snapshot').selectAll().orderBy('id').execute());
+    const before = await snapshots();
+    h.fake.admin.add({ hostname: 'NEW-ONE' });
+    // Simulate a bug: the device seen for the first time gets an identity that does not exist.
     await sql`CREATE FUNCTION corrupt_staging() RETURNS trigger LANGUAGE plpgsql AS $$
               BEGIN IF NEW.device_identity_id <> 0 THEN NEW.device_identity_id := 2147483000; END IF; RETURN NEW; END $$`.execute(h.deps.db);
-    await sql`CREATE TRIGGER corrupt_staging BEFORE INSERT ON collector_staging FOR EACH ROW EXECUTE FUNCTION corrupt_staging()`.execute(h.deps.db);
+    await sql`CREATE TRIGGER corrupt_staging BEFORE UPDATE ON collector_staging FOR EACH ROW EXECUTE FUNCTION corrupt_staging()`.execute(h.deps.db);
     try {
       const { job } = await run({ collectors: ['threatlocker'], force: true });
       expect(job).toMatchObject({ status: 'failed', error: 'database error; nothing was changed' });
-      expect(await tableState()).toBe(before);
+      expect(await snapshots()).toBe(before);
+      // The run's own day table is gone with it.
+      const loads = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_class WHERE relname ~ '^device_snapshot_v[0-9]+_' AND relkind = 'r' AND NOT relispartition`.execute(h.deps.db);
+      expect(loads.rows[0]?.n).toBe(0);
     } finally {
       await sql`DROP TRIGGER corrupt_staging ON collector_staging`.execute(h.deps.db);
       await sql`DROP FUNCTION corrupt_staging()`.execute(h.deps.db);

@@ -44,8 +44,13 @@ export async function openTestDatabase(kind: DatabaseKind): Promise<TestDatabase
   return {
     ...database,
     async truncate() {
-      await sql`TRUNCATE device_sync_log, device_snapshot, device_identity, job_runs, job_batches,
+      await sql`TRUNCATE device_sync_log, device_snapshot, snapshot_day, device_identity, job_runs, job_batches,
                          collector_staging, schedule_claims, vendor_token RESTART IDENTITY CASCADE`.execute(database.db);
+      // Each vendor-day is a table of its own (migration 0004): a clean slate has none.
+      const { rows } = await sql<{ name: string }>`
+        SELECT relname AS name FROM pg_class
+         WHERE relnamespace = current_schema()::regnamespace AND relkind = 'r' AND relname ~ '^device_snapshot_v[0-9]+_'`.execute(database.db);
+      for (const { name } of rows) await sql`DROP TABLE ${sql.id(name)}`.execute(database.db);
     },
     async close() {
       await database.close();

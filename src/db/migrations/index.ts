@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import * as m0001 from './0001_initial.js';
 import * as m0002 from './0002_ninja_columns.js';
 import * as m0003 from './0003_collector_runs.js';
+import * as m0004 from './0004_snapshot_days.js';
 import * as m0005 from './0005_vendor_token_access.js';
 
 /**
@@ -12,5 +13,6 @@ export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
   '0002_ninja_columns': m0002,
   '0003_collector_runs': m0003,
+  '0004_snapshot_days': m0004,
   '0005_vendor_token_access': m0005,
 };
