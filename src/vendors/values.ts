@@ -42,10 +42,13 @@ export function bool(value: unknown): boolean | null {
  */
 const NUL_OR_LONE_SURROGATE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
+/** `String.prototype.isWellFormed` (Node 20; typed only from lib ES2024): false when a lone surrogate is present. */
+const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+
 /** `s` without NUL and lone surrogates (the same string object when there is nothing to strip). */
 export function pgSafeText(s: string): string {
-  // The common case costs two native scans and no allocation.
-  if (!s.includes('\u0000') && !/[\ud800-\udfff]/.test(s)) return s;
+  // The common case costs two native scans and no allocation (measured faster than one regex).
+  if (!s.includes('\u0000') && isWellFormed(s)) return s;
   return s.replace(NUL_OR_LONE_SURROGATE, '');
 }
 
