@@ -186,6 +186,11 @@ async function swapDay(db: Kysely<DB>, jobId: string, vendorId: number, date: st
   const columns = (await columnsOfSnapshot(db)).filter((c) => c !== 'id');
   const values = columns.map((c) => (c === 'written_at' ? sql`now()` : sql.ref(`s.${c}`)));
   return db.transaction().execute(async (tx) => {
+    // Only a run still recorded as running may swap, and its row stays locked until the swap
+    // commits: a reaper in another process that marked it failed meanwhile wins, and one
+    // arriving now waits (collectors/runs.ts then says the day was replaced).
+    const live = await sql`SELECT 1 FROM job_runs WHERE job_id = ${jobId} AND status = 'running' FOR UPDATE`.execute(tx);
+    if (live.rows.length === 0) throw new CollectorStopped('cancelled', 'the run was ended by another process before its swap');
     await sql`SELECT pg_advisory_xact_lock(${sql.lit(SNAPSHOT_WRITE_LOCK)}, ${vendorId}::integer)`.execute(tx);
     await sql`
       DELETE FROM device_snapshot
