@@ -2,7 +2,7 @@
  * Read-only views of collector runs, in the shapes of the existing run-tracking API
  * (batch, job, latest, history, status, progress). No function here writes.
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Clock } from '../clock.js';
 import { ACTIVE_JOB_STATUSES, type DB, type JobBatchRow, type JobRunRow, type JobStatus } from '../db/schema.js';
 import { COLLECTORS, JOB_NAMES, type CollectorName } from './runs.js';
@@ -149,11 +149,19 @@ export async function collectorStatus(db: Kysely<DB>, configured: ReadonlySet<Co
 /** Active runs with elapsed time and heartbeat age. */
 export async function activeProgress(db: Kysely<DB>, clock: Clock, staleAfterMs: number) {
   const now = clock.now();
-  const rows = await db.selectFrom('job_runs').selectAll().where('status', 'in', ACTIVE).orderBy('started_at').execute();
+  // Heartbeats are written on the database's clock (see runs.ts), so their age is read on it
+  // too, exactly as the reaper reads it.
+  const rows = await db
+    .selectFrom('job_runs')
+    .selectAll()
+    .select(sql<number | null>`extract(epoch from (now() - heartbeat_at))::float8`.as('heartbeat_age'))
+    .where('status', 'in', ACTIVE)
+    .orderBy('started_at')
+    .execute();
   return {
     active_collections: rows.map((j) => {
       const elapsed = Math.max(0, Math.round((now.getTime() - j.started_at.getTime()) / 1000));
-      const beatAge = j.heartbeat_at ? Math.max(0, Math.round((now.getTime() - j.heartbeat_at.getTime()) / 1000)) : null;
+      const beatAge = j.heartbeat_age === null ? null : Math.max(0, Math.round(j.heartbeat_age));
       return {
         ...jobView(j),
         is_active: beatAge !== null && beatAge * 1000 < staleAfterMs,

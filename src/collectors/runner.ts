@@ -27,6 +27,7 @@ import {
   loadPage,
   prepareLoadedDay,
   swapInDay,
+  RunNoLongerRunning,
   type LoadTarget,
 } from '../inventory/day-swap.js';
 import type { NormalizedDevice } from '../inventory/device.js';
@@ -174,7 +175,9 @@ export async function collect(db: Kysely<DB>, source: CollectorSource, o: Collec
     }
     await prepareLoadedDay(db, target);
     const t = performance.now();
-    const swap = await swapInDay(db, target, fetchStartedAt, fetched);
+    const swap = await swapInDay(db, target, fetchStartedAt, fetched).catch((err: unknown) => {
+      throw err instanceof RunNoLongerRunning ? new CollectorStopped('cancelled', err.message) : err;
+    });
     swapped = true;
     const swapMs = Math.round(performance.now() - t);
     await advanceLastSeen(db, o.vendorId, o.date);

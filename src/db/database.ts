@@ -28,6 +28,8 @@ export interface OpenDatabaseOptions {
   readonly dataDir?: string | undefined;
   /** PostgreSQL pool size (default 20). */
   readonly poolSize?: number;
+  /** Told when a PostgreSQL connection is lost (for a log line); the pool recovers by itself. */
+  readonly onConnectionError?: (err: Error) => void;
 }
 
 const DATE_OID = 1082;
@@ -54,8 +56,14 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
           oid === DATE_OID ? (v: string) => v : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
       },
     });
-    // An idle client losing its connection must not crash the process; the next query reconnects.
-    pool.on('error', () => {});
+    // A client losing its connection (a database restart, a network cut) emits 'error'; with
+    // no listener that is an uncaught exception that ends the process. The pool listens only
+    // while a client is idle, so every client gets its own listener for its whole life: a
+    // checked-out client's loss reaches the query it was running (which fails and is handled
+    // where it was issued), and the pool discards the dead client and connects anew.
+    const lost = (err: Error) => options.onConnectionError?.(err);
+    pool.on('error', lost);
+    pool.on('connect', (client) => client.on('error', lost));
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
     return { db, kind: 'postgres', location: describeDatabaseUrl(options.databaseUrl), close: () => db.destroy() };
   }

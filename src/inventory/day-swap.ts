@@ -19,6 +19,14 @@ import { SNAPSHOT_WRITE_LOCK } from '../db/locks.js';
 import type { DB } from '../db/schema.js';
 import type { NormalizedDevice } from './device.js';
 
+/** The swap found its run no longer `running` (another process reaped it): nothing was swapped. */
+export class RunNoLongerRunning extends Error {
+  constructor() {
+    super('the run was ended by another process before its swap');
+    this.name = 'RunNoLongerRunning';
+  }
+}
+
 type Executor = Kysely<DB> | Transaction<DB>;
 
 /** The partition holding one vendor-day (see snapshot_day_table_name in migration 0004). */
@@ -169,6 +177,11 @@ export async function swapInDay(db: Kysely<DB>, t: LoadTarget, fetchStartedAt: D
   );
   let lockedAt = 0;
   const result = await db.transaction().execute(async (tx) => {
+    // Only a run still recorded as running may swap, and its row stays locked until the swap
+    // commits: a reaper in another process that marked it failed meanwhile wins, and one
+    // arriving now waits (collectors/runs.ts then says the day was replaced).
+    const live = await sql`SELECT 1 FROM job_runs WHERE job_id = ${t.jobId} AND status = 'running' FOR UPDATE`.execute(tx);
+    if (live.rows.length === 0) throw new RunNoLongerRunning();
     await sql`SELECT pg_advisory_xact_lock(${sql.lit(SNAPSHOT_WRITE_LOCK)}, ${t.vendorId}::integer)`.execute(tx);
     lockedAt = performance.now();
     const exists = (await sql<{ r: string | null }>`SELECT to_regclass(${day})::text AS r`.execute(tx)).rows[0]?.r != null;
