@@ -196,6 +196,6 @@ describe.each(TEST_DATABASES)('server on %s', (kind) => {
       await client.close();
       const db = new Kysely<DB>({ dialect: new PGliteDialect(client) });
       await expectAll503(db);
-    });
+    }, 120_000); // starting a WASM database and a second server is slow on a busy machine
   });
 });
