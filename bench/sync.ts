@@ -7,17 +7,24 @@
  *    per sync;
  *  - throughput with 16 syncs in flight;
  *  - the original system's method as a baseline (page the whole fleet, pick the device, write
- *    it), and the ratio of its median to ours — both measured without the HTTP layer.
+ *    it), and the ratio of its median to ours — both measured without the HTTP layer;
+ *  - sync-device by computer_id as a user sees it: the real server listening on a port, an HTTP
+ *    client (undici) in front of it, and, interleaved in the same run, the fake's own answer to
+ *    the same vendor request and the database statement on their own — so that what is left,
+ *    end to end minus fake minus database, is the hub's own share.
  */
 import { sql } from 'kysely';
 import { pino } from 'pino';
+import { Pool } from 'undici';
 import { createDeps, type Deps } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/logger.js';
 import type { DatabaseKind } from '../src/db/database.js';
 import { createRng } from '../src/fakes/rng.js';
 import { buildServer } from '../src/http/server.js';
 import { syncThreatLockerDevice } from '../src/sync/sync-device.js';
-import { replaceDeviceSnapshot } from '../src/inventory/store.js';
+import { writeAndRecord } from '../src/sync/sync-log.js';
+import { replaceDeviceSnapshot, replaceDeviceSnapshotStatement } from '../src/inventory/store.js';
 import { normalizeThreatLockerComputer } from '../src/vendors/threatlocker/normalize.js';
 import type { ThreatLockerComputer } from '../src/vendors/threatlocker/schema.js';
 import { benchDatabase, ms, postgresAvailable, startRemoteFake, summarize, table, type LatencySummary } from './lib.js';
@@ -42,6 +49,19 @@ interface Row {
   byHostname: LatencySummary & { requests: number };
   throughput: number;
   baseline: LatencySummary & { requests: number };
+  port: PortFigures;
+}
+
+/** sync-device by computer_id through a real port, with the parts it is made of beside it. */
+interface PortFigures {
+  endToEnd: LatencySummary;
+  /** The fake answering the same vendor request, called directly from the benchmark. */
+  fake: LatencySummary;
+  /** The sync's database statement (snapshot replace + sync-log insert), run directly. */
+  database: LatencySummary;
+  /** end to end − fake − database, per percentile. */
+  hubP50: number;
+  hubP95: number;
 }
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
@@ -62,11 +82,108 @@ async function fullScanSync(deps: Deps, computerId: string): Promise<void> {
   await replaceDeviceSnapshot(deps.db, deps.vendorIds.ThreatLocker, deps.clock.today(), n.device, 'sync');
 }
 
+/**
+ * The real-port measurement. Each iteration does, in turn: one sync-device through the hub's
+ * port, the same vendor request straight to the fake, and the same database statement straight
+ * to the database — so that all three see the same machine state.
+ */
+async function measurePort(
+  deps: Deps,
+  hubUrl: string,
+  fakeBaseUrl: string,
+  apiKey: string,
+  pick: () => ThreatLockerComputer,
+  iterations: number,
+): Promise<PortFigures> {
+  const hub = new Pool(hubUrl, { connections: 1 });
+  const fakeUrl = new URL(fakeBaseUrl);
+  const fake = new Pool(fakeUrl.origin, { connections: 1 });
+  const listPath = `${fakeUrl.pathname}/Computer/ComputerGetByAllParameters`;
+  const ZERO = '00000000-0000-0000-0000-000000000000';
+  const syncOnce = async (computerId: string) => {
+    const res = await hub.request({
+      method: 'POST',
+      path: '/api/threatlocker/sync-device',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ computer_id: computerId }),
+    });
+    const text = await res.body.text();
+    if (res.statusCode !== 200) throw new Error(`sync answered ${res.statusCode}: ${text}`);
+  };
+  const fakeOnce = async (computerId: string) => {
+    // The body and headers the hub's client sends for a lookup by id.
+    const res = await fake.request({
+      method: 'POST',
+      path: listPath,
+      headers: { 'content-type': 'application/json', accept: 'application/json', authorization: apiKey },
+      body: JSON.stringify({
+        pageNumber: 1, pageSize: 10, searchText: '', orderBy: 'computername', isAscending: true, childOrganizations: true,
+        action: '', kindOfAction: '', computerGroup: ZERO, computerId, showLastCheckIn: true, showDeleted: false,
+        threatlockerVersion: 'All', isExport: false,
+      }),
+    });
+    const rows = (await res.body.json()) as unknown[];
+    if (res.statusCode !== 200 || rows.length !== 1) throw new Error(`fake answered ${res.statusCode} with ${rows.length} rows`);
+  };
+  const date = deps.clock.today();
+  const dbOnce = async (computer: ThreatLockerComputer) => {
+    const n = normalizeThreatLockerComputer(computer);
+    if (!n.ok) throw new Error(n.error.message);
+    await writeAndRecord(deps.db, replaceDeviceSnapshotStatement(deps.vendorIds.ThreatLocker, date, n.device, 'sync'), {
+      operation: 'sync',
+      requested_at: new Date(),
+      requested_computer_id: String(computer.computerId),
+      requested_hostname: null,
+      matched_computer_id: String(computer.computerId),
+      matched_hostname: n.device.attributes.hostname,
+      matched_by: 'computer_id',
+      snapshot_date: date,
+      display_name: n.device.attributes.display_name,
+      updated_by: 'bench',
+      outcome: 'success',
+      elapsed_ms: 0,
+    });
+  };
+  try {
+    for (let i = 0; i < 50; i++) {
+      const c = pick();
+      await syncOnce(String(c.computerId));
+      await fakeOnce(String(c.computerId));
+      await dbOnce(c);
+    }
+    const e2e: number[] = [];
+    const fakeMs: number[] = [];
+    const dbMs: number[] = [];
+    for (let i = 0; i < iterations; i++) {
+      const c = pick();
+      const id = String(c.computerId);
+      e2e.push(await timed(() => syncOnce(id)));
+      fakeMs.push(await timed(() => fakeOnce(id)));
+      dbMs.push(await timed(() => dbOnce(c)));
+    }
+    const endToEnd = summarize(e2e);
+    const fakeSummary = summarize(fakeMs);
+    const database = summarize(dbMs);
+    return {
+      endToEnd,
+      fake: fakeSummary,
+      database,
+      hubP50: endToEnd.p50 - fakeSummary.p50 - database.p50,
+      hubP95: endToEnd.p95 - fakeSummary.p95 - database.p95,
+    };
+  } finally {
+    await hub.close();
+    await fake.close();
+  }
+}
+
 async function benchOne(db: DatabaseKind, size: number, o: SyncBenchOptions): Promise<Row> {
   const fake = await startRemoteFake('threatlocker', size, 42);
   const database = await benchDatabase(db);
-  const deps = await createDeps(loadConfig({ LOG_LEVEL: 'silent' }), {
-    logger: pino({ level: 'silent' }),
+  // The production logger at its default level, writing to /dev/null: a real server logs every
+  // request, and that is part of what a user waits for.
+  const deps = await createDeps(loadConfig({ LOG_LEVEL: 'info' }), {
+    logger: createLogger('info', pino.destination({ dest: '/dev/null', sync: true })),
     database,
     skipMigrations: true,
     ...fake.vendorConfig,
@@ -132,7 +249,10 @@ async function benchOne(db: DatabaseKind, size: number, o: SyncBenchOptions): Pr
       baselineSamples.push(await timed(() => fullScanSync(deps, id)));
     }
     const baseline = { ...summarize(baselineSamples), requests: (await fake.requestCount()) / baselineRuns };
-    return { db, size, byId, byIdUseCase, byHostname, throughput, baseline };
+
+    const hubUrl = await app.listen({ port: 0, host: '127.0.0.1' });
+    const port = await measurePort(deps, hubUrl, fake.vendorConfig.threatlocker!.baseUrl, fake.vendorConfig.threatlocker!.apiKey, pick, o.iterations);
+    return { db, size, byId, byIdUseCase, byHostname, throughput, baseline, port };
   } finally {
     await app.close();
     await deps.close();
@@ -187,4 +307,27 @@ export async function runSyncBench(o: SyncBenchOptions): Promise<void> {
     ),
   );
   console.log(note);
+  console.log(
+    '\nsync-device by computer_id through a real port (undici client → hub on its port → fake on its own port), ' +
+      'with the fake answering the same request directly and the database statement run directly, interleaved:\n',
+  );
+  console.log(
+    table(
+      ['db', 'devices', 'end to end p50', 'p95', 'fake p50', 'p95', 'database p50', 'p95', 'hub share p50', 'p95', 'inject p50'],
+      rows.map((r) => [
+        r.db,
+        r.size.toLocaleString('en-US'),
+        ms(r.port.endToEnd.p50),
+        ms(r.port.endToEnd.p95),
+        ms(r.port.fake.p50),
+        ms(r.port.fake.p95),
+        ms(r.port.database.p50),
+        ms(r.port.database.p95),
+        ms(r.port.hubP50),
+        ms(r.port.hubP95),
+        ms(r.byId.p50),
+      ]),
+    ),
+  );
+  console.log('\n"hub share" = end to end − fake − database (per percentile); "inject p50" is the "by id p50" above.');
 }

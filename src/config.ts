@@ -55,6 +55,8 @@ export interface Config {
   /** `undefined` when NinjaOne is not configured: `serve` then runs a demo NinjaOne. */
   readonly ninja: NinjaConfig | undefined;
   readonly ninjaTimeoutMs: number;
+  /** Total time a sync-device or update-name request may take, end to end (vendor retries included). */
+  readonly syncDeadlineMs: number;
   readonly collectors: CollectorConfig;
 }
 
@@ -131,6 +133,7 @@ const envSchema = z.object({
   NINJA_CLIENT_SECRET: optionalString,
   NINJA_REFRESH_TOKEN: optionalString,
   NINJA_TIMEOUT_MS: intInRange('NINJA_TIMEOUT_MS', 100, 600_000, 30_000),
+  SYNC_DEADLINE_MS: intInRange('SYNC_DEADLINE_MS', 100, 600_000, 30_000),
   COLLECTOR_MAX_DROP_PERCENT: intInRange('COLLECTOR_MAX_DROP_PERCENT', 0, 100, 20),
   SNAPSHOT_RETENTION_DAYS: intInRange('SNAPSHOT_RETENTION_DAYS', 1, 36_500, 65),
   SCHEDULER_ENABLED: optionalString.transform((v, ctx) => {
@@ -237,6 +240,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           })
         : undefined,
     ninjaTimeoutMs: e.NINJA_TIMEOUT_MS,
+    syncDeadlineMs: e.SYNC_DEADLINE_MS,
     collectors: Object.freeze({
       maxDropPercent: e.COLLECTOR_MAX_DROP_PERCENT,
       retentionDays: e.SNAPSHOT_RETENTION_DAYS,

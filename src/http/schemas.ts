@@ -9,3 +9,56 @@ export const ErrorBody = z.object({
   code: z.string().describe('Stable HUB_ERR_* code (docs/api.md#error-codes)'),
   field: z.string().optional().describe('The input field at fault, for 400s'),
 });
+
+/**
+ * Text the API accepts. Control characters (Unicode Cc: C0 including tab, CR and LF, DEL, and
+ * C1) have no business in identifiers, names or query values — and NUL cannot be stored in
+ * PostgreSQL text at all; an unpaired UTF-16 surrogate is not text (it cannot be encoded as
+ * UTF-8). Both are refused in every string a request carries, before any route sees it.
+ */
+const CONTROL = /\p{Cc}/u;
+const LONE_SURROGATE = /\p{Cs}/u;
+
+export interface UnsafeText {
+  /** Dotted path of the offending value ("new_name", "collectors.1", "id"). */
+  readonly field: string;
+  readonly message: string;
+}
+
+function textProblem(value: string): string | undefined {
+  if (CONTROL.test(value)) return 'must not contain control characters';
+  if (LONE_SURROGATE.test(value)) return 'must be valid Unicode text (it contains an unpaired surrogate)';
+  return undefined;
+}
+
+/**
+ * The first string in `value` (a parsed body, query or params object; keys included) that the
+ * API refuses, or undefined. `prefix` names the part for a root-level string (e.g. "body").
+ *
+ * @example findUnsafeText({ new_name: 'a\u0000' }, 'body') // { field: 'new_name', message: 'new_name must not contain control characters' }
+ */
+export function findUnsafeText(value: unknown, prefix: string, path: readonly string[] = []): UnsafeText | undefined {
+  if (typeof value === 'string') {
+    const problem = textProblem(value);
+    const field = path.length > 0 ? path.join('.') : prefix;
+    return problem ? { field, message: `${field} ${problem}` } : undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = findUnsafeText(value[i], prefix, [...path, String(i)]);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  for (const [key, child] of Object.entries(value)) {
+    const keyProblem = textProblem(key);
+    if (keyProblem) {
+      const where = path.length > 0 ? path.join('.') : prefix;
+      return { field: where, message: `${where}: a field name ${keyProblem}` };
+    }
+    const found = findUnsafeText(child, prefix, [...path, key]);
+    if (found) return found;
+  }
+  return undefined;
+}

@@ -2,9 +2,11 @@
  * The HTTP shell: Fastify with zod schemas for validation, serialization and the OpenAPI
  * document. Every answer — including unknown routes, malformed bodies and crashes — is JSON.
  */
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import {
   hasZodFastifySchemaValidationErrors,
   jsonSchemaTransform,
@@ -13,15 +15,25 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import type { Deps } from '../app.js';
-import { HubError, statusOf, type ErrorCode } from '../errors.js';
+import { HubError, isDatabaseUnavailable, statusOf, type ErrorCode } from '../errors.js';
 import { VERSION } from '../version.js';
 import { collectorRoutes } from './routes/collectors.js';
 import { healthRoutes } from './routes/health.js';
 import { statusRoutes } from './routes/status.js';
 import { threatlockerRoutes } from './routes/threatlocker.js';
+import { findUnsafeText } from './schemas.js';
 
 /** Bodies are small JSON objects; anything bigger is a mistake or an attack. */
 const BODY_LIMIT = 64 * 1024;
+/** A path parameter longer than this is refused by the router (ids are at most 50 characters). */
+const MAX_PARAM_LENGTH = 100;
+/** Time a client gets to send its whole request (headers and a ≤ 64 KiB body). */
+const REQUEST_RECEIVE_MS = 10_000;
+/**
+ * How long a connection may sit silent: longer than a sync may take (the handler is silent
+ * while it waits for the vendor), with room for the answer to be written.
+ */
+const IDLE_MARGIN_MS = 10_000;
 
 function errorBody(code: ErrorCode, error: string, extra: Record<string, unknown> = {}) {
   return { error, code, ...extra };
@@ -33,13 +45,94 @@ function fieldOf(path: readonly PropertyKey[] | undefined): string | undefined {
   return path.map(String).join('.');
 }
 
+/**
+ * Errors Node's HTTP parser raises before Fastify sees a request (malformed request line or
+ * headers, headers too large, a request not received in time): answered on the raw socket in
+ * the hub's shape, then the connection is closed (the stream cannot be trusted any more).
+ */
+function clientErrorHandler(this: FastifyInstance, err: Error & { code?: string }, socket: Socket): void {
+  // A reset connection has no one to answer (as Node's own handler does).
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  let code: ErrorCode = 'HUB_ERR_VALIDATION';
+  let message = 'Malformed HTTP request';
+  if (err.code === 'HPE_HEADER_OVERFLOW') {
+    code = 'HUB_ERR_HEADERS_TOO_LARGE';
+    message = 'Request headers are larger than the server accepts';
+  } else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    code = 'HUB_ERR_REQUEST_TIMEOUT';
+    message = `The request was not received in full within ${REQUEST_RECEIVE_MS} ms`;
+  } else if (err.code === 'HPE_INVALID_METHOD') {
+    message = 'Unsupported HTTP method';
+  }
+  this.log.debug({ err: { code: err.code, message: err.message } }, 'client error');
+  if (socket.writable) {
+    const status = statusOf(code);
+    const body = JSON.stringify(errorBody(code, message));
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
+}
+
+/** Fastify's own request errors, each answered with a registry code and a fitting status. */
+function fastifyErrorReply(fe: FastifyError): { code: ErrorCode; message: string; field?: string } | undefined {
+  switch (fe.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { code: 'HUB_ERR_PAYLOAD_TOO_LARGE', message: `Request body is larger than ${BODY_LIMIT} bytes` };
+    case 'FST_ERR_BAD_URL':
+      return { code: 'HUB_ERR_VALIDATION', message: 'The URL path is not valid (bad percent-encoding)', field: 'url' };
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return { code: 'HUB_ERR_VALIDATION', message: `A path parameter is longer than ${MAX_PARAM_LENGTH} characters`, field: 'url' };
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return { code: 'HUB_ERR_VALIDATION', message: 'Content-Length does not match the body', field: 'content-length' };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_TYPE':
+    case 'FST_ERR_CTP_EMPTY_TYPE':
+      return { code: 'HUB_ERR_VALIDATION', message: 'Content-Type must be application/json', field: 'content-type' };
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return { code: 'HUB_ERR_VALIDATION', message: 'Request body is not valid JSON', field: 'body' };
+    default:
+      // Any other request error Fastify raises is something wrong with the request.
+      if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+        return { code: 'HUB_ERR_VALIDATION', message: fe.message };
+      }
+      return undefined;
+  }
+}
+
 export async function buildServer(deps: Deps): Promise<FastifyInstance> {
+  const syncDeadlineMs = deps.config.syncDeadlineMs;
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
     // While draining on shutdown, new requests get a 503 instead of waiting on a closing server.
     return503OnClosing: true,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // A slow or stalled client cannot hold a connection: the whole request must arrive in time,
+    // and a connection silent for longer than the longest answer (a sync at its deadline) is
+    // closed. Syncs answer by their own deadline (SYNC_DEADLINE_MS), well within that.
+    requestTimeout: REQUEST_RECEIVE_MS,
+    connectionTimeout: syncDeadlineMs + IDLE_MARGIN_MS,
+    clientErrorHandler,
+    // Bad percent-encoding and over-long parameters are found by the router, before any route.
+    frameworkErrors: (err, _req, reply: FastifyReply) => {
+      const mapped = fastifyErrorReply(err) ?? { code: 'HUB_ERR_VALIDATION' as const, message: err.message };
+      void reply.code(statusOf(mapped.code)).send(errorBody(mapped.code, mapped.message, mapped.field ? { field: mapped.field } : {}));
+    },
   }).withTypeProvider<ZodTypeProvider>();
+  // Node's default (60 s) would outlast the whole-request limit.
+  app.server.headersTimeout = REQUEST_RECEIVE_MS;
+
+  // No string a request carries may hold control characters or unpaired surrogates: checked
+  // here, for every route (also routes added later), before the route's own validation.
+  app.addHook('preValidation', async (req) => {
+    const unsafe =
+      findUnsafeText(req.params, 'params') ?? findUnsafeText(req.query, 'query') ?? findUnsafeText(req.body, 'body');
+    if (unsafe) throw new HubError('HUB_ERR_VALIDATION', unsafe.message, { field: unsafe.field });
+  });
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -76,12 +169,11 @@ export async function buildServer(deps: Deps): Promise<FastifyInstance> {
       const where = err.validationContext ?? 'body';
       return reply.code(400).send(errorBody('HUB_ERR_VALIDATION', issue?.message ?? `invalid ${where}`, { field: field ?? where }));
     }
-    const fe = err as FastifyError;
-    if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return reply.code(413).send(errorBody('HUB_ERR_PAYLOAD_TOO_LARGE', `Request body is larger than ${BODY_LIMIT} bytes`));
-    }
-    if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
-      return reply.code(400).send(errorBody('HUB_ERR_VALIDATION', fe.message));
+    const mapped = fastifyErrorReply(err as FastifyError);
+    if (mapped) return reply.code(statusOf(mapped.code)).send(errorBody(mapped.code, mapped.message, mapped.field ? { field: mapped.field } : {}));
+    if (isDatabaseUnavailable(err)) {
+      req.log.error({ err }, 'database unavailable');
+      return reply.code(statusOf('HUB_ERR_DATABASE')).send(errorBody('HUB_ERR_DATABASE', 'The database is unavailable; try again later'));
     }
     req.log.error({ err }, 'unhandled error');
     return reply.code(statusOf('HUB_ERR_INTERNAL')).send(errorBody('HUB_ERR_INTERNAL', 'Internal server error'));

@@ -2,8 +2,9 @@
  * Use case: re-read one ThreatLocker computer and replace today's snapshot of it.
  *
  * Lookup asks ThreatLocker for that device only (one request by computer id, one by hostname),
- * unlike a full-fleet download. Expected outcomes (not found, vendor failure, unusable row) are
- * returned; only the unexpected (the database) throws. Every attempt is recorded in the sync log.
+ * unlike a full-fleet download. Every outcome — not found, vendor failure, unusable row, a
+ * database failure, the caller's deadline or disconnect — is returned as a value that says how
+ * far the attempt got, and every attempt is recorded in the sync log.
  */
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
@@ -12,8 +13,8 @@ import type { DB, SyncOutcome } from '../db/schema.js';
 import { HubError } from '../errors.js';
 import { replaceDeviceSnapshotStatement } from '../inventory/store.js';
 import type { VendorIds } from '../inventory/vendors.js';
-import { VendorError } from '../vendors/http.js';
-import type { ThreatLockerClient } from '../vendors/threatlocker/client.js';
+import type { HostnameLookup } from '../vendors/client.js';
+import { VendorError, type CallOptions } from '../vendors/http.js';
 import { normalizeThreatLockerComputer, type NormalizeFailure } from '../vendors/threatlocker/normalize.js';
 import type { ThreatLockerComputer } from '../vendors/threatlocker/schema.js';
 import { recordSyncAttempt, writeAndRecord } from './sync-log.js';
@@ -25,7 +26,19 @@ export interface SyncDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly vendorIds: VendorIds;
-  readonly threatlocker: Pick<ThreatLockerClient, 'findById' | 'findByHostname' | 'renameComputer'>;
+  readonly threatlocker: SyncVendor;
+}
+
+/** What a sync needs of the ThreatLocker client; every call takes the attempt's limits last. */
+export interface SyncVendor {
+  findById(computerId: string, options?: CallOptions): Promise<ThreatLockerComputer | null>;
+  findByHostname(hostname: string, options?: CallOptions): Promise<HostnameLookup<ThreatLockerComputer>>;
+  renameComputer(
+    computerId: string,
+    newName: string,
+    organizationId?: string | null,
+    options?: CallOptions,
+  ): Promise<{ previousName: string | null }>;
 }
 
 export interface DeviceRef {
@@ -55,7 +68,11 @@ export interface SyncedDevice {
 export type SyncFailure =
   | { readonly reason: 'not_found' }
   | { readonly reason: 'vendor_error'; readonly error: VendorError }
-  | { readonly reason: 'invalid_device'; readonly error: NormalizeFailure };
+  | { readonly reason: 'invalid_device'; readonly error: NormalizeFailure }
+  /** The database (HUB_ERR_DATABASE) or something unexpected (HUB_ERR_INTERNAL). */
+  | { readonly reason: 'failed'; readonly error: HubError }
+  /** The caller went away (the HTTP client disconnected); the attempt stopped. */
+  | { readonly reason: 'cancelled'; readonly error: HubError };
 
 export interface ResolvedComputer {
   readonly row: ThreatLockerComputer;
@@ -75,20 +92,27 @@ function checkinTime(row: ThreatLockerComputer): number {
  * Several computers with one hostname (an agent reinstall leaves the old one behind): the one
  * that checked in last is the live machine.
  */
-export async function resolveComputer(client: SyncDeps['threatlocker'], ref: DeviceRef): Promise<ResolvedComputer | null> {
+export async function resolveComputer(client: SyncVendor, ref: DeviceRef, attempt: Attempt): Promise<ResolvedComputer | null> {
+  const { computerId, hostname } = ref;
   const readAt = new Date(); // wall clock, like a collection's page reads it is compared with
-  if (ref.computerId) {
-    const row = await client.findById(ref.computerId);
+  if (computerId) {
+    const row = await attempt.call((o) => client.findById(computerId, o));
     if (row) return { row, matchedBy: 'computer_id', otherMatches: 0, readAt };
   }
-  if (ref.hostname) {
-    const { devices: computers, matchedBy } = await client.findByHostname(ref.hostname);
+  if (hostname) {
+    const { devices: computers, matchedBy } = await attempt.call((o) => client.findByHostname(hostname, o));
     if (computers.length > 0 && matchedBy) {
       const sorted = [...computers].sort((a, b) => checkinTime(b) - checkinTime(a));
       return { row: sorted[0] as ThreatLockerComputer, matchedBy, otherMatches: computers.length - 1, readAt };
     }
   }
   return null;
+}
+
+/** The caller's limits on an attempt. */
+export interface SyncLimits extends CallOptions {
+  /** The deadline as a duration (for messages), e.g. SYNC_DEADLINE_MS. */
+  readonly budgetMs?: number | undefined;
 }
 
 /** One attempt in progress: what was asked, by whom, since when, and how far it got. */
@@ -100,10 +124,62 @@ export interface Attempt {
   readonly started: number;
   /** Where a rename is (lookup → rename → sync); plain syncs stay at `lookup` until they write. */
   stage: 'lookup' | 'rename' | 'sync';
+  /** The caller's limits: its cancellation signal and its deadline (epoch ms). */
+  readonly limits: SyncLimits;
+  /**
+   * Runs one vendor call within the limits: the call is given them (the client aborts its
+   * request), and the attempt stops waiting at the deadline or on cancellation in any case.
+   */
+  call<T>(fn: (options: CallOptions) => Promise<T>): Promise<T>;
+}
+
+/** Thrown inside an attempt when its caller went away; turned into a `cancelled` outcome. */
+class AttemptCancelled extends Error {}
+
+function deadlineError(attempt: Attempt): VendorError {
+  const budget = attempt.limits.budgetMs === undefined ? '' : ` (${attempt.limits.budgetMs} ms)`;
+  return new VendorError('ThreatLocker', 'timeout', `ThreatLocker did not answer within the request's deadline${budget}`, undefined, 0);
+}
+
+/**
+ * Races `fn` against the attempt's deadline and signal. A call still running when the attempt
+ * gives up is not awaited, but its end is still observed and logged (a rename that lands after
+ * the deadline must not go unnoticed).
+ */
+function callWithin<T>(deps: SyncDeps, attempt: Attempt, fn: (options: CallOptions) => Promise<T>): Promise<T> {
+  const { signal, deadline } = attempt.limits;
+  if (signal?.aborted) return Promise.reject(new AttemptCancelled());
+  if (signal === undefined && deadline === undefined) return fn({});
+  const left = deadline === undefined ? undefined : deadline - Date.now();
+  if (left !== undefined && left <= 0) return Promise.reject(deadlineError(attempt));
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    const finish = (settle: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      settle();
+    };
+    const onAbort = () => finish(() => reject(new AttemptCancelled()));
+    const timer = left === undefined ? undefined : setTimeout(() => finish(() => reject(deadlineError(attempt))), left);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    fn({ signal, deadline }).then(
+      (value) => {
+        if (settled) deps.logger.warn({ operation: attempt.operation, stage: attempt.stage }, 'vendor call succeeded after the attempt gave up');
+        finish(() => resolve(value));
+      },
+      (err: unknown) => {
+        if (settled) deps.logger.debug({ err, operation: attempt.operation, stage: attempt.stage }, 'vendor call failed after the attempt gave up');
+        finish(() => reject(err));
+      },
+    );
+  });
 }
 
 export type Synced = { readonly ok: true; readonly syncId: number } & SyncedDevice;
-export type Failed = { readonly ok: false; readonly syncId: number; readonly stage: Attempt['stage'] } & SyncFailure;
+/** `syncId` is null when even the failure could not be recorded (the database is down). */
+export type Failed = { readonly ok: false; readonly syncId: number | null; readonly stage: Attempt['stage'] } & SyncFailure;
 
 function elapsed(attempt: Attempt): number {
   return performance.now() - attempt.started;
@@ -112,7 +188,7 @@ function elapsed(attempt: Attempt): number {
 /**
  * Normalizes an already-fetched computer and writes today's snapshot together with the
  * attempt's success record (one statement). Throws HUB_ERR_DATABASE if the write fails;
- * nothing is then changed.
+ * nothing is then changed. A caller that went away stops the attempt before the write.
  */
 export async function storeComputer(
   deps: SyncDeps,
@@ -125,6 +201,7 @@ export async function storeComputer(
   const { device } = normalized;
   const computerId = String(resolved.row.computerId).trim();
   const date = deps.clock.today();
+  if (attempt.limits.signal?.aborted) throw new AttemptCancelled();
   let written;
   try {
     written = await writeAndRecord(deps.db, replaceDeviceSnapshotStatement(deps.vendorIds.ThreatLocker, date, device, 'sync', resolved.readAt), {
@@ -144,7 +221,7 @@ export async function storeComputer(
     });
   } catch (err) {
     deps.logger.error({ err, computerId }, 'snapshot write failed; rolled back');
-    throw new HubError('HUB_ERR_DATABASE', 'database write failed; nothing was changed', undefined, { cause: err });
+    throw new HubError('HUB_ERR_DATABASE', "database write failed; the hub's snapshot was not changed", undefined, { cause: err });
   }
   return {
     ok: true,
@@ -173,19 +250,22 @@ function failureFields(failure: SyncFailure): { outcome: SyncOutcome; code: stri
       return { outcome: 'vendor_error', code: failure.error.code, message: failure.error.message };
     case 'invalid_device':
       return { outcome: 'invalid_device', code: 'HUB_ERR_VENDOR_MALFORMED', message: failure.error.message };
+    case 'failed':
+    case 'cancelled':
+      return { outcome: 'failed', code: failure.error.code, message: failure.error.message };
   }
 }
 
 /**
  * Records an attempt that did not write. A failure to write the log must not hide the
- * attempt's own outcome, so it is logged and swallowed (the id is then 0).
+ * attempt's own outcome, so it is logged and swallowed (the id is then null).
  */
 async function recordFailure(
   deps: SyncDeps,
   attempt: Attempt,
   fields: { outcome: SyncOutcome; code: string; message: string },
   previousName: string | null,
-): Promise<number> {
+): Promise<number | null> {
   try {
     return await recordSyncAttempt(deps.db, {
       operation: attempt.operation,
@@ -201,13 +281,14 @@ async function recordFailure(
     });
   } catch (err) {
     deps.logger.error({ err }, 'could not record sync attempt');
-    return 0;
+    return null;
   }
 }
 
 /**
- * Runs one attempt: vendor failures become a `vendor_error` outcome, every outcome is recorded,
- * and only the unexpected (database, bugs) is thrown — after being recorded as `failed`.
+ * Runs one attempt within the caller's limits. Every way it can end — including the database
+ * failing after a rename, a deadline, a disconnect, a bug — becomes a failure value carrying
+ * the stage reached, and is recorded in the sync log.
  */
 export async function runAttempt(
   deps: SyncDeps,
@@ -215,8 +296,18 @@ export async function runAttempt(
   ref: DeviceRef,
   updatedBy: string,
   body: (attempt: Attempt, note: { previousName: string | null }) => Promise<Synced | SyncFailure>,
+  limits: SyncLimits = {},
 ): Promise<Synced | Failed> {
-  const attempt: Attempt = { operation, ref, updatedBy, startedAt: deps.clock.now(), started: performance.now(), stage: 'lookup' };
+  const attempt: Attempt = {
+    operation,
+    ref,
+    updatedBy,
+    startedAt: deps.clock.now(),
+    started: performance.now(),
+    stage: 'lookup',
+    limits,
+    call: (fn) => callWithin(deps, attempt, fn),
+  };
   const note = { previousName: null as string | null };
   let failure: SyncFailure;
   try {
@@ -227,13 +318,17 @@ export async function runAttempt(
     }
     failure = outcome;
   } catch (err) {
-    if (!(err instanceof VendorError)) {
-      const code = err instanceof HubError ? err.code : 'HUB_ERR_INTERNAL';
-      const message = err instanceof HubError ? err.message : 'unexpected error';
-      await recordFailure(deps, attempt, { outcome: 'failed', code, message }, note.previousName);
-      throw err;
+    // Checked first: once the caller is gone, whatever the interrupted call threw is moot.
+    if (err instanceof AttemptCancelled || limits.signal?.aborted) {
+      failure = { reason: 'cancelled', error: new HubError('HUB_ERR_REQUEST_CANCELLED', `the client disconnected; the attempt stopped at ${attempt.stage}`) };
+    } else if (err instanceof VendorError) {
+      failure = { reason: 'vendor_error', error: err };
+    } else if (err instanceof HubError) {
+      failure = { reason: 'failed', error: err };
+    } else {
+      deps.logger.error({ err, operation, stage: attempt.stage }, 'sync attempt failed unexpectedly');
+      failure = { reason: 'failed', error: new HubError('HUB_ERR_INTERNAL', 'unexpected error', undefined, { cause: err }) };
     }
-    failure = { reason: 'vendor_error', error: err };
   }
   const fields = failureFields(failure);
   const syncId = await recordFailure(deps, attempt, fields, note.previousName);
@@ -248,11 +343,18 @@ export async function runAttempt(
  *   const r = await syncThreatLockerDevice(deps, { hostname: 'chi-2k5fsb4' }, 'dashboard_user');
  *   if (r.ok) console.log(r.displayName); else console.log(r.reason);
  */
-export async function syncThreatLockerDevice(deps: SyncDeps, ref: DeviceRef, updatedBy: string): Promise<Synced | Failed> {
-  return runAttempt(deps, 'sync', ref, updatedBy, async (attempt) => {
-    const resolved = await resolveComputer(deps.threatlocker, ref);
-    if (!resolved) return { reason: 'not_found' };
-    attempt.stage = 'sync';
-    return storeComputer(deps, attempt, resolved);
-  });
+export async function syncThreatLockerDevice(deps: SyncDeps, ref: DeviceRef, updatedBy: string, limits: SyncLimits = {}): Promise<Synced | Failed> {
+  return runAttempt(
+    deps,
+    'sync',
+    ref,
+    updatedBy,
+    async (attempt) => {
+      const resolved = await resolveComputer(deps.threatlocker, ref, attempt);
+      if (!resolved) return { reason: 'not_found' };
+      attempt.stage = 'sync';
+      return storeComputer(deps, attempt, resolved);
+    },
+    limits,
+  );
 }

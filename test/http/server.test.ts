@@ -1,10 +1,36 @@
 /**
  * The HTTP shell: health, JSON for unknown routes, OpenAPI and interactive docs.
  */
+import net from 'node:net';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely } from 'kysely';
+import { PGliteDialect } from 'kysely-pglite-dialect';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/db/database.js';
+import type { DB } from '../../src/db/schema.js';
 import { buildServer } from '../../src/http/server.js';
 import { TEST_DATABASES } from '../helpers/database.js';
 import { createHarness, type Harness } from '../helpers/harness.js';
+
+/** Sends raw bytes to a listening server and resolves with everything it answers until it closes. */
+function rawExchange(port: number, bytes: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(bytes));
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => (out += d));
+    socket.on('close', () => resolve(out));
+    socket.on('error', reject);
+  });
+}
+
+/** Splits a raw HTTP/1.1 answer into its status and its JSON body. */
+function parseRaw(answer: string): { status: number; contentType: string | undefined; body: unknown } {
+  const [head = '', body = ''] = answer.split('\r\n\r\n');
+  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]);
+  const contentType = /^content-type: *(.*)$/im.exec(head)?.[1];
+  return { status, contentType, body: JSON.parse(body) };
+}
 
 describe.each(TEST_DATABASES)('server on %s', (kind) => {
   let h: Harness;
@@ -62,5 +88,114 @@ describe.each(TEST_DATABASES)('server on %s', (kind) => {
     } finally {
       await app.close();
     }
+  });
+
+  describe('errors of the HTTP layer itself have the documented shape', () => {
+    it.each([
+      ['bad percent-encoding in a path', '/api/collectors/runs/job/%ZZ', 400, 'HUB_ERR_VALIDATION', 'url'],
+      ['an undecodable path (a lone surrogate in UTF-8)', '/api/collectors/runs/job/a%ED%A0%80b', 400, 'HUB_ERR_VALIDATION', 'url'],
+      ['a path parameter over the router limit', `/api/collectors/runs/job/${'j'.repeat(150)}`, 400, 'HUB_ERR_VALIDATION', 'url'],
+      ['an id over the schema limit', `/api/collectors/runs/job/${'j'.repeat(60)}`, 400, 'HUB_ERR_VALIDATION', 'id'],
+    ])('%s', async (_name, url, status, code, field) => {
+      const res = await h.app.inject({ method: 'GET', url });
+      expect(res.statusCode).toBe(status);
+      expect(res.headers['content-type']).toMatch(/application\/json/);
+      expect(res.json()).toEqual({ error: expect.any(String), code, field });
+    });
+
+    it('a Content-Length that does not match the body', async () => {
+      const res = await h.app.inject({
+        method: 'POST',
+        url: '/api/threatlocker/sync-device',
+        headers: { 'content-type': 'application/json', 'content-length': '5' },
+        payload: '{"hostname":"x"}',
+      });
+      expect(res.statusCode).toBe(400);
+      expect(res.json()).toMatchObject({ code: 'HUB_ERR_VALIDATION', field: 'content-length' });
+    });
+
+    it('a body without a Content-Type', async () => {
+      const res = await h.app.inject({ method: 'POST', url: '/api/threatlocker/sync-device', payload: '{"hostname":"x"}' });
+      expect(res.statusCode).toBe(400);
+      expect(res.json()).toMatchObject({ code: 'HUB_ERR_VALIDATION', field: 'content-type' });
+    });
+
+    it('a method no route has', async () => {
+      const res = await h.app.inject({ method: 'PROPFIND' as 'GET', url: '/api/health' });
+      expect(res.statusCode).toBe(404);
+      expect(res.json()).toMatchObject({ code: 'HUB_ERR_ROUTE_NOT_FOUND' });
+    });
+
+    describe('on a real socket', () => {
+      let port: number;
+      beforeAll(async () => {
+        const app = await buildServer(h.deps);
+        await app.listen({ port: 0, host: '127.0.0.1' });
+        port = (app.server.address() as net.AddressInfo).port;
+        return () => app.close();
+      });
+
+      it.each([
+        ['a request line that is not HTTP', 'GARBAGE\r\n\r\n', 400, 'HUB_ERR_VALIDATION'],
+        ['a method HTTP does not know', 'FOO /api/health HTTP/1.1\r\nHost: x\r\n\r\n', 400, 'HUB_ERR_VALIDATION'],
+        ['a header line without a colon', 'GET /api/health HTTP/1.1\r\nHost x\r\n\r\n', 400, 'HUB_ERR_VALIDATION'],
+        ['headers over the size limit', `GET /api/health HTTP/1.1\r\nHost: x\r\nX-Pad: ${'p'.repeat(20_000)}\r\n\r\n`, 431, 'HUB_ERR_HEADERS_TOO_LARGE'],
+      ])('%s', async (_name, bytes, status, code) => {
+        const answer = parseRaw(await rawExchange(port, bytes));
+        expect(answer.status).toBe(status);
+        expect(answer.contentType).toMatch(/application\/json/);
+        expect(answer.body).toEqual({ error: expect.any(String), code });
+      });
+    });
+  });
+
+  describe('read endpoints while the database is unavailable answer 503 HUB_ERR_DATABASE', () => {
+    const READS = [
+      '/api/status',
+      '/api/threatlocker/sync-history',
+      '/api/collectors/status',
+      '/api/collectors/history',
+      '/api/collectors/progress',
+      '/api/collectors/runs/latest',
+      '/api/collectors/runs/job/th_00000000',
+      '/api/collectors/runs/batch/bc_00000000',
+    ];
+
+    async function expectAll503(db: Kysely<DB>) {
+      const app = await buildServer({ ...h.deps, db });
+      try {
+        for (const url of READS) {
+          const res = await app.inject({ method: 'GET', url });
+          expect({ url, status: res.statusCode, body: res.json() }).toEqual({
+            url,
+            status: 503,
+            body: { error: 'The database is unavailable; try again later', code: 'HUB_ERR_DATABASE' },
+          });
+        }
+      } finally {
+        await app.close();
+      }
+    }
+
+    it('PostgreSQL on a port nothing listens on', async () => {
+      // Find a free port, then leave it empty.
+      const probe = net.createServer();
+      await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+      const port = (probe.address() as net.AddressInfo).port;
+      await new Promise((r) => probe.close(r));
+      const dead = await openDatabase({ databaseUrl: `postgres://postgres@127.0.0.1:${port}/nowhere`, poolSize: 2 });
+      try {
+        await expectAll503(dead.db);
+      } finally {
+        await dead.close();
+      }
+    });
+
+    it('an embedded database that was closed', async () => {
+      const client = await PGlite.create('memory://');
+      await client.close();
+      const db = new Kysely<DB>({ dialect: new PGliteDialect(client) });
+      await expectAll503(db);
+    }, 120_000); // starting a WASM database and a second server is slow on a busy machine
   });
 });

@@ -2,6 +2,7 @@
  * POST /api/threatlocker/update-name: rename in ThreatLocker (GET-for-edit, then PATCH with the
  * full DTO and `name`), then the same sync path as sync-device.
  */
+import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TEST_DATABASES } from '../helpers/database.js';
 import { createHarness, TEST_TODAY, withId, type Harness } from '../helpers/harness.js';
@@ -108,5 +109,39 @@ describe.each(TEST_DATABASES)('update-name on %s', (kind) => {
     expect(res.json()).toMatchObject({ stage: 'sync', code: 'HUB_ERR_VENDOR_UNAVAILABLE' });
     expect(res.json().error).toMatch(/^ThreatLocker computer name was updated, but the sync failed: /);
     expect(h.fake.admin.get(pc.computerId)?.computerName).toBe('Renamed');
+  });
+
+  it('says so, with the stage and the sync id, when the database write fails after the rename', async () => {
+    const pc = await addComputer();
+    // A real failure of the snapshot write, after ThreatLocker accepted the new name.
+    await sql`CREATE FUNCTION fail_snapshot() RETURNS trigger LANGUAGE plpgsql AS $$
+              BEGIN RAISE EXCEPTION 'injected failure'; END $$`.execute(h.deps.db);
+    await sql`CREATE TRIGGER fail_snapshot BEFORE INSERT ON device_snapshot FOR EACH ROW EXECUTE FUNCTION fail_snapshot()`.execute(h.deps.db);
+    try {
+      const res = await post({ computer_id: pc.computerId, new_name: 'Renamed', updated_by: 'tech1' });
+      expect(res.statusCode).toBe(503);
+      const body = res.json();
+      expect(body).toMatchObject({ code: 'HUB_ERR_DATABASE', stage: 'sync', sync_id: expect.any(Number) });
+      expect(body.error).toMatch(/^ThreatLocker computer name was updated, but the sync failed: /);
+      expect(body.error).not.toContain('injected failure');
+      expect(h.fake.admin.get(pc.computerId)?.computerName).toBe('Renamed');
+      expect(h.fake.admin.requestCount('ComputerUpdateForEdit')).toBe(1);
+      const logged = await h.deps.db.selectFrom('device_sync_log').selectAll().execute();
+      expect(logged).toEqual([
+        expect.objectContaining({
+          id: body.sync_id,
+          operation: 'rename',
+          outcome: 'failed',
+          error_code: 'HUB_ERR_DATABASE',
+          previous_display_name: 'RFG-DYP6X14',
+          updated_by: 'tech1',
+        }),
+      ]);
+      expect(logged[0]?.error_message).toMatch(/^sync: /);
+      expect(await h.deps.db.selectFrom('device_snapshot').select('id').execute()).toHaveLength(0);
+    } finally {
+      await sql`DROP TRIGGER fail_snapshot ON device_snapshot`.execute(h.deps.db);
+      await sql`DROP FUNCTION fail_snapshot()`.execute(h.deps.db);
+    }
   });
 });

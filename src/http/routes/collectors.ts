@@ -95,7 +95,14 @@ const Limit = z.object({
     .default(10),
 });
 
-const IdParam = (name: string) => z.object({ id: z.string().min(1).max(50).describe(`${name} id`) });
+const IdParam = (name: string) =>
+  z.object({
+    id: z
+      .string()
+      .min(1, { error: 'id is required' })
+      .max(50, { error: 'id must be at most 50 characters' })
+      .describe(`${name} id`),
+  });
 
 export function collectorRoutes(deps: Deps): FastifyPluginAsync {
   return async (instance) => {

@@ -2,15 +2,15 @@
  * ThreatLocker device routes: sync-device (the specification's contract), update-name and
  * sync-history. Routes parse, call one use case, map the result to a status, and return.
  */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Deps } from '../../app.js';
-import { HubError, statusOf } from '../../errors.js';
+import { statusOf } from '../../errors.js';
 import { isGuid } from '../../ids.js';
 import { ErrorBody as BaseErrorBody } from '../schemas.js';
 import { renameThreatLockerDevice } from '../../sync/rename-device.js';
-import { DEFAULT_UPDATED_BY, syncThreatLockerDevice, type SyncFailure } from '../../sync/sync-device.js';
+import { DEFAULT_UPDATED_BY, syncThreatLockerDevice, type SyncFailure, type SyncLimits } from '../../sync/sync-device.js';
 import { listSyncHistory } from '../../sync/sync-log.js';
 
 /** A string field where blank and null mean "not given"; the result is trimmed. */
@@ -53,6 +53,7 @@ const ErrorBody = BaseErrorBody.extend({
   hostname: z.string().nullable().optional(),
   stage: z.string().optional(),
   sync_id: z.number().optional(),
+  retry_after_seconds: z.number().optional().describe('How long ThreatLocker asked to wait, when that did not fit the deadline'),
 });
 
 const DeviceBody = z.object({
@@ -116,46 +117,56 @@ const HistoryEntry = z.object({
   duration_ms: z.number().int(),
 });
 
-/**
- * Runs a use case; an unexpected failure (the database) keeps its code but gets the endpoint's
- * message prefix, so every 500 of an endpoint reads the same way to the dashboard.
- */
-async function prefixed<T>(prefix: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    if (err instanceof HubError) throw new HubError(err.code, `${prefix}: ${err.message}`, err.details, { cause: err });
-    throw err;
-  }
-}
-
 const NOT_FOUND_MESSAGE = 'Device not found in ThreatLocker API';
 
-/** Maps an expected sync failure to status + body (the spec's 404 and 500 shapes). */
-function failureReply(failure: SyncFailure, prefix: string, ref: { computer_id?: string; hostname?: string }) {
+/** The statuses a sync failure can answer with (the spec's 404 and 500, and the registry's). */
+type FailureStatus = 404 | 422 | 499 | 500 | 503;
+
+/**
+ * Maps a sync failure to status + body (the spec's 404 and 500 shapes). Every failure keeps the
+ * endpoint's message prefix, so each error of an endpoint reads the same way to the dashboard.
+ */
+function failureReply(failure: SyncFailure, prefix: string, ref: { computer_id?: string | undefined; hostname?: string | undefined }) {
   switch (failure.reason) {
     case 'not_found':
       return {
-        status: 404 as const,
-        body: {
-          error: NOT_FOUND_MESSAGE,
-          code: 'HUB_ERR_DEVICE_NOT_FOUND',
-          computer_id: ref.computer_id ?? null,
-          hostname: ref.hostname ?? null,
-        },
-      };
-    case 'vendor_error':
-      return {
-        status: statusOf(failure.error.code) as 422 | 500,
-        body: { error: `${prefix}: ${failure.error.message}`, code: failure.error.code },
+        status: 404 as FailureStatus,
+        body: { error: NOT_FOUND_MESSAGE, code: 'HUB_ERR_DEVICE_NOT_FOUND', computer_id: ref.computer_id ?? null, hostname: ref.hostname ?? null },
       };
     case 'invalid_device':
+      return { status: 500 as FailureStatus, body: { error: `${prefix}: ${failure.error.message}`, code: 'HUB_ERR_VENDOR_MALFORMED' } };
+    case 'vendor_error': {
+      // A wait the vendor asked for that did not fit the deadline is passed on to the client.
+      const retryAfter = failure.error.details?.retry_after_seconds;
       return {
-        status: 500 as const,
-        body: { error: `${prefix}: ${failure.error.message}`, code: 'HUB_ERR_VENDOR_MALFORMED' },
+        status: statusOf(failure.error.code) as FailureStatus,
+        body: {
+          error: `${prefix}: ${failure.error.message}`,
+          code: failure.error.code,
+          ...(typeof retryAfter === 'number' ? { retry_after_seconds: retryAfter } : {}),
+        },
       };
+    }
+    case 'failed':
+    case 'cancelled':
+      return { status: statusOf(failure.error.code) as FailureStatus, body: { error: `${prefix}: ${failure.error.message}`, code: failure.error.code } };
   }
 }
+
+/**
+ * The limits a sync runs within: the deadline (SYNC_DEADLINE_MS from now) and a signal that
+ * aborts when the client disconnects before the answer is written. (Fastify's `request.signal`
+ * cannot serve: on Node 20 it fires as soon as a request body has been read.)
+ */
+function requestLimits(reply: FastifyReply, deadlineMs: number): SyncLimits {
+  const controller = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) controller.abort();
+  });
+  return { signal: controller.signal, deadline: Date.now() + deadlineMs, budgetMs: deadlineMs };
+}
+
+const FAILURE_RESPONSES = { 404: ErrorBody, 422: ErrorBody, 499: ErrorBody, 500: ErrorBody, 503: ErrorBody } as const;
 
 export function threatlockerRoutes(deps: Deps): FastifyPluginAsync {
   return async (instance) => {
@@ -168,7 +179,7 @@ export function threatlockerRoutes(deps: Deps): FastifyPluginAsync {
           summary: 'Re-read one ThreatLocker computer and replace its snapshot for today',
           tags: ['threatlocker'],
           body: SyncDeviceBody,
-          response: { 200: SyncDeviceOk, 400: ErrorBody, 404: ErrorBody, 422: ErrorBody, 500: ErrorBody },
+          response: { 200: SyncDeviceOk, 400: ErrorBody, ...FAILURE_RESPONSES },
         },
       },
       async (req, reply) => {
@@ -177,10 +188,11 @@ export function threatlockerRoutes(deps: Deps): FastifyPluginAsync {
           return reply.code(400).send({ error: 'Either computer_id or hostname is required', code: 'HUB_ERR_VALIDATION' });
         }
         const prefix = 'Failed to sync ThreatLocker device';
-        const result = await prefixed(prefix, () => syncThreatLockerDevice(deps, { computerId: computer_id, hostname }, updated_by));
+        const limits = requestLimits(reply, deps.config.syncDeadlineMs);
+        const result = await syncThreatLockerDevice(deps, { computerId: computer_id, hostname }, updated_by, limits);
         if (!result.ok) {
           const { status, body } = failureReply(result, prefix, { computer_id, hostname });
-          return reply.code(status).send({ ...body, sync_id: result.syncId });
+          return reply.code(status).send({ ...body, ...(result.syncId !== null ? { sync_id: result.syncId } : {}) });
         }
         return reply.code(200).send({
           success: true as const,
@@ -209,7 +221,7 @@ export function threatlockerRoutes(deps: Deps): FastifyPluginAsync {
           summary: 'Rename a computer in ThreatLocker, then sync it',
           tags: ['threatlocker'],
           body: UpdateNameBody,
-          response: { 200: UpdateNameOk, 400: ErrorBody, 404: ErrorBody, 422: ErrorBody, 500: ErrorBody },
+          response: { 200: UpdateNameOk, 400: ErrorBody, ...FAILURE_RESPONSES },
         },
       },
       async (req, reply) => {
@@ -217,16 +229,15 @@ export function threatlockerRoutes(deps: Deps): FastifyPluginAsync {
         if (!computer_id && !hostname) {
           return reply.code(400).send({ error: 'Either computer_id or hostname is required', code: 'HUB_ERR_VALIDATION' });
         }
-        const result = await prefixed('Failed to update ThreatLocker computer name', () =>
-          renameThreatLockerDevice(deps, { computerId: computer_id, hostname }, new_name, updated_by),
-        );
+        const limits = requestLimits(reply, deps.config.syncDeadlineMs);
+        const result = await renameThreatLockerDevice(deps, { computerId: computer_id, hostname }, new_name, updated_by, limits);
         if (!result.ok) {
           const prefix =
             result.stage === 'sync'
               ? 'ThreatLocker computer name was updated, but the sync failed'
               : 'Failed to update ThreatLocker computer name';
           const { status, body } = failureReply(result, prefix, { computer_id, hostname });
-          return reply.code(status).send({ ...body, stage: result.stage, sync_id: result.syncId });
+          return reply.code(status).send({ ...body, stage: result.stage, ...(result.syncId !== null ? { sync_id: result.syncId } : {}) });
         }
         return reply.code(200).send({
           success: true as const,
