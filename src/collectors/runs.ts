@@ -46,6 +46,8 @@ export interface RunsDeps {
   /** The collectors this hub can run; a missing one is "not configured". */
   readonly sources: Partial<Record<CollectorName, () => CollectorSource>>;
   readonly settings: RunSettings;
+  /** Checked before every start; throws (a HubError) to refuse it, e.g. real vendors into a demo database. */
+  readonly beforeStart?: () => Promise<void>;
 }
 
 export interface StartRequest {
@@ -89,6 +91,7 @@ export class CollectorRuns {
    */
   async start(req: StartRequest): Promise<StartResult> {
     for (const c of req.collectors) if (!this.deps.sources[c]) return { ok: false, reason: 'not_configured', collector: c };
+    await this.deps.beforeStart?.();
     await this.reapStale();
     const now = this.deps.clock.now();
     const date = this.deps.clock.today();

@@ -169,6 +169,16 @@ export interface VendorTokenTable {
   updated_at: Timestamp;
 }
 
+export const DATABASE_MODES = ['demo', 'real'] as const;
+export type DatabaseMode = (typeof DATABASE_MODES)[number];
+
+/** One row at most: what the database is for (migration 0006). */
+export interface HubDatabaseTable {
+  id: Generated<boolean>;
+  mode: DatabaseMode;
+  marked_at: Generated<Date>;
+}
+
 export interface DB {
   vendor: VendorTable;
   device_identity: DeviceIdentityTable;
@@ -179,6 +189,7 @@ export interface DB {
   collector_staging: CollectorStagingTable;
   schedule_claims: ScheduleClaimTable;
   vendor_token: VendorTokenTable;
+  hub_database: HubDatabaseTable;
 }
 
 export type JobRunRow = Selectable<JobRunTable>;

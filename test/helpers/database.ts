@@ -45,7 +45,7 @@ export async function openTestDatabase(kind: DatabaseKind): Promise<TestDatabase
     ...database,
     async truncate() {
       await sql`TRUNCATE device_sync_log, device_snapshot, device_identity, job_runs, job_batches,
-                         collector_staging, schedule_claims, vendor_token RESTART IDENTITY CASCADE`.execute(database.db);
+                         collector_staging, schedule_claims, vendor_token, hub_database RESTART IDENTITY CASCADE`.execute(database.db);
     },
     async close() {
       await database.close();

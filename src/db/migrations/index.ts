@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import * as m0001 from './0001_initial.js';
 import * as m0002 from './0002_ninja_columns.js';
 import * as m0003 from './0003_collector_runs.js';
+import * as m0006 from './0006_hub_database.js';
 
 /**
  * Every migration, in order. Listed statically (not read from disk) so that the compiled
@@ -11,4 +12,5 @@ export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
   '0002_ninja_columns': m0002,
   '0003_collector_runs': m0003,
+  '0006_hub_database': m0006,
 };

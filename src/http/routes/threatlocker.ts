@@ -5,7 +5,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Deps } from '../../app.js';
+import { threatlockerDeps, type Deps } from '../../app.js';
 import { HubError, statusOf } from '../../errors.js';
 import { isGuid } from '../../ids.js';
 import { ErrorBody as BaseErrorBody } from '../schemas.js';
@@ -168,7 +168,7 @@ export function threatlockerRoutes(deps: Deps): FastifyPluginAsync {
           summary: 'Re-read one ThreatLocker computer and replace its snapshot for today',
           tags: ['threatlocker'],
           body: SyncDeviceBody,
-          response: { 200: SyncDeviceOk, 400: ErrorBody, 404: ErrorBody, 422: ErrorBody, 500: ErrorBody },
+          response: { 200: SyncDeviceOk, 400: ErrorBody, 404: ErrorBody, 422: ErrorBody, 500: ErrorBody, 503: ErrorBody },
         },
       },
       async (req, reply) => {
@@ -177,7 +177,8 @@ export function threatlockerRoutes(deps: Deps): FastifyPluginAsync {
           return reply.code(400).send({ error: 'Either computer_id or hostname is required', code: 'HUB_ERR_VALIDATION' });
         }
         const prefix = 'Failed to sync ThreatLocker device';
-        const result = await prefixed(prefix, () => syncThreatLockerDevice(deps, { computerId: computer_id, hostname }, updated_by));
+        const tl = threatlockerDeps(deps);
+        const result = await prefixed(prefix, () => syncThreatLockerDevice(tl, { computerId: computer_id, hostname }, updated_by));
         if (!result.ok) {
           const { status, body } = failureReply(result, prefix, { computer_id, hostname });
           return reply.code(status).send({ ...body, sync_id: result.syncId });
@@ -209,7 +210,7 @@ export function threatlockerRoutes(deps: Deps): FastifyPluginAsync {
           summary: 'Rename a computer in ThreatLocker, then sync it',
           tags: ['threatlocker'],
           body: UpdateNameBody,
-          response: { 200: UpdateNameOk, 400: ErrorBody, 404: ErrorBody, 422: ErrorBody, 500: ErrorBody },
+          response: { 200: UpdateNameOk, 400: ErrorBody, 404: ErrorBody, 422: ErrorBody, 500: ErrorBody, 503: ErrorBody },
         },
       },
       async (req, reply) => {
@@ -217,8 +218,9 @@ export function threatlockerRoutes(deps: Deps): FastifyPluginAsync {
         if (!computer_id && !hostname) {
           return reply.code(400).send({ error: 'Either computer_id or hostname is required', code: 'HUB_ERR_VALIDATION' });
         }
+        const tl = threatlockerDeps(deps);
         const result = await prefixed('Failed to update ThreatLocker computer name', () =>
-          renameThreatLockerDevice(deps, { computerId: computer_id, hostname }, new_name, updated_by),
+          renameThreatLockerDevice(tl, { computerId: computer_id, hostname }, new_name, updated_by),
         );
         if (!result.ok) {
           const prefix =
