@@ -87,7 +87,7 @@ describe('PGlite data-directory lock', () => {
     const again = await runCli(isolatedEnv({ DATA_DIR: dataDir, LOG_LEVEL: 'warn' }), 'migrate');
     expect(again.code).toBe(0);
     expect(existsSync(join(dataDir, LOCK_FILE))).toBe(false);
-  }, 120_000);
+  }, 300_000);
 
   it('takes over a lock whose owner is dead', async () => {
     const dataDir = newDir();
@@ -102,7 +102,7 @@ describe('PGlite data-directory lock', () => {
       await db.close();
     }
     expect(existsSync(join(dataDir, LOCK_FILE))).toBe(false);
-  }, 60_000);
+  }, 300_000);
 
   it('refuses a lock held by a live process on this host, and a lock from another host', async () => {
     const dataDir = newDir();
@@ -113,5 +113,5 @@ describe('PGlite data-directory lock', () => {
     await expect(openDatabase({ dataDir })).rejects.toThrow(/on elsewhere\.example/);
     // Neither refusal removed the holder's lock.
     expect(JSON.parse(readFileSync(join(dataDir, LOCK_FILE), 'utf8'))).toMatchObject({ host: 'elsewhere.example' });
-  }, 60_000);
+  }, 300_000);
 });
