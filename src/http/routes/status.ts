@@ -60,11 +60,8 @@ export function statusRoutes(deps: Deps): FastifyPluginAsync {
             ThreatLocker: { ...status.vendor_status.ThreatLocker, configured: configured.ThreatLocker },
             Ninja: { ...status.vendor_status.Ninja, configured: configured.Ninja },
           },
-          // A vendor this hub does not collect has no data by design: say why instead of warning about it.
-          warnings: [
-            ...status.warnings.filter((w) => !missing.some((v) => w === `${v} has no collected data`)),
-            ...missing.map((v) => `${v} is not configured on this hub`),
-          ],
+          // A vendor this hub does not collect has no data by design: say why, too.
+          warnings: [...status.warnings, ...missing.map((v) => `${v} is not configured on this hub`)],
         };
       },
     );
