@@ -16,7 +16,7 @@
 import { sql } from 'kysely';
 import { pino } from 'pino';
 import { Pool } from 'undici';
-import { createDeps, type Deps } from '../src/app.js';
+import { createDeps, threatlockerDeps, type Deps } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import type { DatabaseKind } from '../src/db/database.js';
@@ -73,7 +73,7 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 /** The original system's lookup: every page of the fleet, then a linear search, then the write. */
 async function fullScanSync(deps: Deps, computerId: string): Promise<void> {
   let found: ThreatLockerComputer | undefined;
-  for await (const page of deps.threatlocker.list(500)) {
+  for await (const page of threatlockerDeps(deps).threatlocker.list(500)) {
     found ??= page.find((c) => c.computerId === computerId);
   }
   if (!found) throw new Error(`baseline did not find ${computerId}`);
@@ -196,7 +196,7 @@ async function benchOne(db: DatabaseKind, size: number, o: SyncBenchOptions): Pr
     await deps.runs.runAndWait({ collectors: ['threatlocker'], trigger: 'cli' });
     await sql`VACUUM ANALYZE`.execute(deps.db);
     const computers: ThreatLockerComputer[] = [];
-    for await (const page of deps.threatlocker.list()) computers.push(...page);
+    for await (const page of threatlockerDeps(deps).threatlocker.list()) computers.push(...page);
     const rng = createRng(size);
     const pick = () => computers[rng.int(0, computers.length - 1)] as ThreatLockerComputer;
 
@@ -222,7 +222,7 @@ async function benchOne(db: DatabaseKind, size: number, o: SyncBenchOptions): Pr
       const id = String(pick().computerId);
       direct.push(
         await timed(async () => {
-          const r = await syncThreatLockerDevice(deps, { computerId: id }, 'bench');
+          const r = await syncThreatLockerDevice(threatlockerDeps(deps), { computerId: id }, 'bench');
           if (!r.ok) throw new Error(`sync failed: ${r.reason}`);
         }),
       );

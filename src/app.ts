@@ -6,6 +6,9 @@ import type { Logger } from 'pino';
 import { systemClock, type Clock } from './clock.js';
 import type { Config, NinjaConfig, ThreatLockerConfig } from './config.js';
 import { migrateToLatest, openDatabase, type Database } from './db/database.js';
+import type { DatabaseMode } from './db/schema.js';
+import { claimDatabase, type DemoKeys } from './demo.js';
+import { HubError } from './errors.js';
 import { loadVendorIds } from './inventory/vendors.js';
 import { CollectorRuns } from './collectors/runs.js';
 import { ninjaSource } from './collectors/ninja.js';
@@ -17,10 +20,13 @@ import { NinjaClient } from './vendors/ninja/client.js';
 import { databaseTokenStore } from './vendors/ninja/token-store.js';
 import { ThreatLockerClient } from './vendors/threatlocker/client.js';
 
-export interface Deps extends SyncDeps {
+export interface Deps extends Omit<SyncDeps, 'threatlocker'> {
   readonly config: Config;
   readonly database: Database;
-  readonly threatlocker: ThreatLockerClient;
+  /** `demo` when the vendors are demo mode's simulations; the database is marked to match. */
+  readonly mode: DatabaseMode;
+  /** Undefined when ThreatLocker is not configured (a NinjaOne-only deployment); see {@link threatlockerDeps}. */
+  readonly threatlocker: ThreatLockerClient | undefined;
   /** Undefined when NinjaOne is not configured. */
   readonly ninja: NinjaClient | undefined;
   readonly runs: CollectorRuns;
@@ -35,25 +41,52 @@ export interface DepsOptions {
   readonly database?: Database;
   /** Overrides `config.threatlocker` (demo mode points it at the in-process fake). */
   readonly threatlocker?: ThreatLockerConfig;
-  /** Overrides `config.ninja`; `null` turns NinjaOne off even when configured (demo mode). */
+  /** Overrides `config.ninja`; `null` turns NinjaOne off even when configured. */
   readonly ninja?: NinjaConfig | null;
+  /** `demo` for demo mode's simulated vendors (default `real`): the database must be a demo database. */
+  readonly mode?: DatabaseMode;
+  /** The demo catalogue's device keys, so a demo database made before databases were marked is recognised. */
+  readonly demoKeys?: DemoKeys;
   readonly vendorRetry?: RetryPolicy;
   /** Skip migrations (the caller already ran them). */
   readonly skipMigrations?: boolean;
 }
 
+/**
+ * The sync use cases' dependencies, for a hub that has ThreatLocker. Throws HubError
+ * `HUB_ERR_VENDOR_NOT_CONFIGURED` in a deployment without it (NinjaOne only).
+ */
+export function threatlockerDeps(deps: Deps): SyncDeps & { readonly threatlocker: ThreatLockerClient } {
+  const { threatlocker } = deps;
+  if (!threatlocker) {
+    throw new HubError(
+      'HUB_ERR_VENDOR_NOT_CONFIGURED',
+      'ThreatLocker is not configured on this hub (set THREATLOCKER_API_BASE_URL and THREATLOCKER_API_KEY, then restart)',
+      { vendor: 'ThreatLocker' },
+    );
+  }
+  return { db: deps.db, clock: deps.clock, logger: deps.logger, vendorIds: deps.vendorIds, threatlocker };
+}
+
+/**
+ * Builds the hub's dependencies. Refuses (HubError `HUB_ERR_DATABASE_MODE`) a database whose
+ * mark does not match `mode` before anything is written: demo mode on a database holding real
+ * data, or real vendors on a demo database (see claimDatabase in demo.ts).
+ */
 export async function createDeps(config: Config, options: DepsOptions = {}): Promise<Deps> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock(config.timeZone);
   const tl = options.threatlocker ?? config.threatlocker;
-  if (!tl) throw new Error('ThreatLocker is not configured (set THREATLOCKER_API_KEY and THREATLOCKER_API_BASE_URL)');
+  const mode = options.mode ?? 'real';
 
   const ownsDatabase = options.database === undefined;
   const database = options.database ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
   try {
     if (!options.skipMigrations) await migrateToLatest(database.db);
     const vendorIds = await loadVendorIds(database.db);
-    const threatlocker = new ThreatLockerClient({ ...tl, logger, retry: options.vendorRetry });
+    const claim = () => claimDatabase(database.db, mode, vendorIds, options.demoKeys);
+    await claim();
+    const threatlocker = tl ? new ThreatLockerClient({ ...tl, logger, retry: options.vendorRetry }) : undefined;
     const ninjaConfig = options.ninja === null ? undefined : (options.ninja ?? config.ninja);
     const ninja = ninjaConfig
       ? new NinjaClient({
@@ -71,9 +104,11 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
       logger,
       vendorIds,
       sources: {
-        threatlocker: () => threatlockerSource(threatlocker, logger),
+        ...(threatlocker ? { threatlocker: () => threatlockerSource(threatlocker, logger) } : {}),
         ...(ninja ? { ninja: () => ninjaSource(ninja, logger) } : {}),
       },
+      // Checked again at every start (API, schedule, CLI, demo): the one place runs begin.
+      beforeStart: claim,
       settings: {
         maxDropPercent: config.collectors.maxDropPercent,
         heartbeatMs: config.collectors.heartbeatMs,
@@ -87,13 +122,14 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
       database,
       db: database.db,
       vendorIds,
+      mode,
       threatlocker,
       ninja,
       runs,
       async close() {
         // Running collectors stop first (they end as cancelled, their staging cleared).
         await runs.shutdown();
-        await threatlocker.close();
+        await threatlocker?.close();
         await ninja?.close();
         if (ownsDatabase) await database.close();
       },

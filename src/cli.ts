@@ -7,13 +7,14 @@ import { hostname } from 'node:os';
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
 import type { Logger } from 'pino';
-import { createDeps, type Deps } from './app.js';
+import { createDeps, threatlockerDeps, type Deps } from './app.js';
 import { systemClock } from './clock.js';
 import { applyRetention, planRetention } from './collectors/retention.js';
 import { COLLECTORS, type CollectorName } from './collectors/runs.js';
 import { hubSchedule } from './collectors/scheduler.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { migrateToLatest, openDatabase } from './db/database.js';
+import { DataDirectoryLockedError, migrateToLatest, openDatabase } from './db/database.js';
+import { HubError } from './errors.js';
 import { fillDemoDay, startDemoVendors, type DemoVendors } from './demo.js';
 import { buildServer } from './http/server.js';
 import { createLogger } from './logger.js';
@@ -38,15 +39,41 @@ function configOrExit(): Config {
   }
 }
 
+/**
+ * A refusal to start that the operator must act on (exit code 2, like a configuration error):
+ * the data directory is held by another process, or the database belongs to the other mode
+ * (demo vs real vendors). The messages say what to do.
+ */
+function isRefusal(err: unknown): err is Error {
+  return err instanceof DataDirectoryLockedError || (err instanceof HubError && err.code === 'HUB_ERR_DATABASE_MODE');
+}
+
+function describeDatabase(config: Config): string {
+  return config.databaseUrl ? 'the database at DATABASE_URL' : `the embedded database in ${config.dataDir}`;
+}
+
 async function serve(): Promise<void> {
   const config = configOrExit();
   const logger = createLogger(config.logLevel);
   let demo: DemoVendors | undefined;
   let deps: Deps | undefined;
   try {
-    if (!config.threatlocker) demo = await startDemoVendors(logger, config);
-    deps = await createDeps(config, { logger, ...(demo ? { threatlocker: demo.threatlocker, ninja: demo.ninja } : {}) });
-    logger.info({ database: deps.database.kind, location: deps.database.location, timeZone: config.timeZone }, 'database ready');
+    // Demo mode only when no vendor at all is configured; one vendor alone is a real deployment.
+    if (config.demo) demo = await startDemoVendors(logger, config);
+    deps = await createDeps(config, {
+      logger,
+      ...(demo ? { threatlocker: demo.threatlocker, ninja: demo.ninja, mode: 'demo' as const, demoKeys: demo.keys } : {}),
+    });
+    logger.info(
+      { database: deps.database.kind, location: deps.database.location, mode: deps.mode, timeZone: config.timeZone },
+      'database ready',
+    );
+    if (!demo) {
+      logger.info(
+        { threatlocker: deps.threatlocker !== undefined, ninja: deps.ninja !== undefined },
+        `vendors: ${[deps.threatlocker ? 'ThreatLocker' : '', deps.ninja ? 'NinjaOne' : ''].filter(Boolean).join(' and ')}`,
+      );
+    }
     if (demo) await fillDemoDay(deps);
     const app = await buildServer(deps);
     const address = await app.listen({ port: config.port, host: config.host });
@@ -65,9 +92,14 @@ async function serve(): Promise<void> {
       await demo?.close();
     });
   } catch (err) {
-    logger.fatal({ err }, 'start-up failed');
     await deps?.close().catch(() => {});
     await demo?.close().catch(() => {});
+    if (isRefusal(err)) {
+      logger.fatal({ code: err instanceof HubError ? err.code : 'DATA_DIRECTORY_LOCKED' }, `refusing to start: ${err.message}`);
+      process.stderr.write(`Refusing to start with ${describeDatabase(config)}: ${err.message}\n`);
+      process.exit(2);
+    }
+    logger.fatal({ err }, 'start-up failed');
     process.exit(1);
   }
 }
@@ -122,7 +154,7 @@ async function syncDevice(opts: { computerId?: string; hostname?: string; update
   }
   const deps = await createDeps(config, { logger: createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel) });
   try {
-    const r = await syncThreatLockerDevice(deps, { computerId: opts.computerId, hostname: opts.hostname }, opts.updatedBy);
+    const r = await syncThreatLockerDevice(threatlockerDeps(deps), { computerId: opts.computerId, hostname: opts.hostname }, opts.updatedBy);
     const out = r.ok
       ? { success: true, computer_id: r.computerId, hostname: r.hostname, display_name: r.displayName, organization_name: r.organizationName, matched_by: r.matchedBy, snapshot_date: r.snapshotDate }
       : { success: false, reason: r.reason, error: r.reason === 'not_found' ? 'Device not found in ThreatLocker API' : r.error.message };
@@ -161,8 +193,20 @@ async function followRun(deps: Deps, jobIds: readonly string[], done: Promise<vo
 
 async function collectCommand(which: string, opts: { force?: boolean; dryRun?: boolean }): Promise<void> {
   const config = configOrExit();
-  if (!config.threatlocker) {
-    process.stderr.write('collect needs real vendor credentials (THREATLOCKER_API_KEY …); `serve` without them runs the demo.\n');
+  if (config.demo) {
+    process.stderr.write(
+      'collect needs a configured vendor (THREATLOCKER_API_BASE_URL and THREATLOCKER_API_KEY, and/or NINJA_BASE_URL, ' +
+        'NINJA_CLIENT_ID and NINJA_CLIENT_SECRET); with none, `serve` runs the demo.\n',
+    );
+    process.exit(2);
+  }
+  const missing = which === 'threatlocker' && !config.threatlocker
+    ? 'the threatlocker collector is not configured (set THREATLOCKER_API_BASE_URL and THREATLOCKER_API_KEY)'
+    : which === 'ninja' && !config.ninja
+      ? 'the ninja collector is not configured (set NINJA_BASE_URL, NINJA_CLIENT_ID and NINJA_CLIENT_SECRET)'
+      : undefined;
+  if (missing) {
+    process.stderr.write(`Cannot collect: ${missing}.\n`);
     process.exit(2);
   }
   const deps = await createDeps(config, { logger: createLogger(config.logLevel) });
@@ -219,7 +263,7 @@ const program = new Command()
   .description('Daily device inventory across ThreatLocker and NinjaOne')
   .version(VERSION);
 
-program.command('serve').description('run the HTTP API (demo vendors when no credentials are configured)').action(serve);
+program.command('serve').description('run the HTTP API (demo vendors when no vendor is configured)').action(serve);
 program.command('migrate').description('apply database migrations and exit').action(migrate);
 program
   .command('collect')
@@ -244,6 +288,12 @@ program
   .option('--updated-by <who>', 'recorded in the sync log', DEFAULT_UPDATED_BY)
   .action(syncDevice);
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (!isRefusal(err)) throw err;
+  process.stderr.write(`${program.args[0] ?? 'inventory-hub'}: ${err.message}\n`);
+  process.exit(2);
+}
 // `serve` keeps running (its shutdown handler exits); one-shot commands end here.
 if (program.args[0] !== 'serve') process.exit(exitCode);

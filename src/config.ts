@@ -48,11 +48,17 @@ export interface Config {
   /** IANA zone that defines the business day ("today") for snapshot dates. */
   readonly timeZone: string;
   readonly logLevel: (typeof LOG_LEVELS)[number];
-  /** `undefined` when no API key is configured: `serve` then runs in demo mode. */
+  /**
+   * True when no vendor is configured at all (neither THREATLOCKER_API_KEY nor NinjaOne's
+   * client): `serve` then runs demo mode against simulated vendors. One vendor configured is a
+   * real deployment of that vendor alone.
+   */
+  readonly demo: boolean;
+  /** `undefined` when ThreatLocker is not configured (its routes answer HUB_ERR_VENDOR_NOT_CONFIGURED). */
   readonly threatlocker: ThreatLockerConfig | undefined;
   /** Timeout used for the vendor client in demo mode and whenever no key is configured. */
   readonly threatlockerTimeoutMs: number;
-  /** `undefined` when NinjaOne is not configured: `serve` then runs a demo NinjaOne. */
+  /** `undefined` when NinjaOne is not configured (no NinjaOne collector). */
   readonly ninja: NinjaConfig | undefined;
   readonly ninjaTimeoutMs: number;
   /** Total time a sync-device or update-name request may take, end to end (vendor retries included). */
@@ -183,12 +189,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!has('THREATLOCKER_API_KEY') && (has('THREATLOCKER_API_BASE_URL') || has('THREATLOCKER_ORGANIZATION_ID'))) {
     problems.push(
       'THREATLOCKER_API_KEY is required when THREATLOCKER_API_BASE_URL or THREATLOCKER_ORGANIZATION_ID is set ' +
-        '(leave all three unset to run the demo)',
+        '(leave every THREATLOCKER_* and NINJA_* variable unset to run the demo)',
     );
   }
   const ninjaVars = ['NINJA_BASE_URL', 'NINJA_CLIENT_ID', 'NINJA_CLIENT_SECRET'];
   if (ninjaVars.some(has) || has('NINJA_REFRESH_TOKEN')) {
-    for (const name of ninjaVars) if (!has(name)) problems.push(`${name} is required when NinjaOne is configured (leave all NINJA_* unset to run the demo)`);
+    for (const name of ninjaVars) if (!has(name)) problems.push(`${name} is required when NinjaOne is configured (leave all NINJA_* unset for no NinjaOne)`);
   }
   if (parsed.success) {
     const d = parsed.data;
@@ -220,6 +226,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         })
       : undefined;
 
+  const ninja: NinjaConfig | undefined =
+    e.NINJA_BASE_URL && e.NINJA_CLIENT_ID && e.NINJA_CLIENT_SECRET
+      ? Object.freeze({
+          baseUrl: e.NINJA_BASE_URL,
+          clientId: e.NINJA_CLIENT_ID,
+          clientSecret: e.NINJA_CLIENT_SECRET,
+          refreshToken: e.NINJA_REFRESH_TOKEN,
+          timeoutMs: e.NINJA_TIMEOUT_MS,
+        })
+      : undefined;
+
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
@@ -227,18 +244,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: e.DATA_DIR,
     timeZone: e.INVENTORY_TIMEZONE ?? systemTimeZone(),
     logLevel: (e.LOG_LEVEL ?? 'info') as Config['logLevel'],
+    demo: threatlocker === undefined && ninja === undefined,
     threatlocker,
     threatlockerTimeoutMs: e.THREATLOCKER_TIMEOUT_MS,
-    ninja:
-      e.NINJA_BASE_URL && e.NINJA_CLIENT_ID && e.NINJA_CLIENT_SECRET
-        ? Object.freeze({
-            baseUrl: e.NINJA_BASE_URL,
-            clientId: e.NINJA_CLIENT_ID,
-            clientSecret: e.NINJA_CLIENT_SECRET,
-            refreshToken: e.NINJA_REFRESH_TOKEN,
-            timeoutMs: e.NINJA_TIMEOUT_MS,
-          })
-        : undefined,
+    ninja,
     ninjaTimeoutMs: e.NINJA_TIMEOUT_MS,
     syncDeadlineMs: e.SYNC_DEADLINE_MS,
     collectors: Object.freeze({

@@ -22,6 +22,8 @@ export const ERROR_CODES = {
   HUB_ERR_COLLECTOR_BUSY: { status: 409, meaning: 'A run of that collector is already queued or running.' },
   HUB_ERR_RUN_NOT_FOUND: { status: 404, meaning: 'No collector batch or job with that id.' },
   HUB_ERR_RUN_ENDED: { status: 409, meaning: 'The job already ended; there is nothing to cancel.' },
+  HUB_ERR_VENDOR_NOT_CONFIGURED: { status: 503, meaning: 'That vendor is not configured on this hub (set its variables and restart).' },
+  HUB_ERR_DATABASE_MODE: { status: 409, meaning: 'The database is a demo database and this hub uses real vendors (or the reverse); nothing was written.' },
   HUB_ERR_DATABASE: { status: 503, meaning: 'The database failed or cannot be reached; any change was rolled back.' },
   HUB_ERR_INTERNAL: { status: 500, meaning: 'An unexpected error; see the server log.' },
 } as const satisfies Record<string, { status: number; meaning: string }>;

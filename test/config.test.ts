@@ -6,7 +6,7 @@ const KEY = 'a'.repeat(64);
 describe('loadConfig', () => {
   it('has working defaults (demo mode, embedded database)', () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ port: 5400, host: '127.0.0.1', databaseUrl: undefined, threatlocker: undefined, logLevel: 'info' });
+    expect(c).toMatchObject({ port: 5400, host: '127.0.0.1', databaseUrl: undefined, threatlocker: undefined, ninja: undefined, demo: true, logLevel: 'info' });
     expect(c.dataDir).toMatch(/data$/);
     expect(Object.isFrozen(c)).toBe(true);
   });
@@ -70,5 +70,16 @@ describe('loadConfig', () => {
 
   it('refuses half a ThreatLocker configuration', () => {
     expect(() => loadConfig({ THREATLOCKER_API_BASE_URL: 'https://x.example' })).toThrow(/THREATLOCKER_API_KEY is required/);
+  });
+
+  it('NinjaOne alone is a real deployment without ThreatLocker, not the demo', () => {
+    const c = loadConfig({ NINJA_BASE_URL: 'https://eu.ninjarmm.com/', NINJA_CLIENT_ID: 'id', NINJA_CLIENT_SECRET: 'secret' });
+    expect(c).toMatchObject({ demo: false, threatlocker: undefined, ninja: { baseUrl: 'https://eu.ninjarmm.com', clientId: 'id' } });
+  });
+
+  it('ThreatLocker alone is a real deployment without NinjaOne', () => {
+    const c = loadConfig({ THREATLOCKER_API_BASE_URL: 'https://portalapi.g.threatlocker.com', THREATLOCKER_API_KEY: KEY });
+    expect(c).toMatchObject({ demo: false, ninja: undefined });
+    expect(c.threatlocker?.apiKey).toBe(KEY);
   });
 });

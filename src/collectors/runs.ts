@@ -68,6 +68,8 @@ export interface RunsDeps {
   readonly sources: Partial<Record<CollectorName, () => CollectorSource>>;
   readonly settings: RunSettings;
   readonly recordRetry?: RecordRetry;
+  /** Checked before every start; throws (a HubError) to refuse it, e.g. real vendors into a demo database. */
+  readonly beforeStart?: () => Promise<void>;
 }
 
 export interface StartRequest {
@@ -160,6 +162,7 @@ export class CollectorRuns {
    */
   async start(req: StartRequest): Promise<StartResult> {
     for (const c of req.collectors) if (!this.deps.sources[c]) return { ok: false, reason: 'not_configured', collector: c };
+    await this.deps.beforeStart?.();
     await this.reapStale();
     const prepared = await this.deps.db.transaction().execute((tx) => this.prepare(tx, req));
     if (!prepared.ok) {

@@ -3,7 +3,9 @@
  * Both speak the same SQL; migrations run through Kysely's Migrator, which serializes concurrent
  * migrators with a PostgreSQL advisory lock and applies each batch in one transaction.
  */
-import { mkdirSync } from 'node:fs';
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
 import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
 import { Kysely, Migrator, PostgresDialect, type MigrationResultSet } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
@@ -69,13 +71,210 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   }
 
   const dataDir = options.dataDir && options.dataDir !== 'memory://' ? options.dataDir : undefined;
-  if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const client = await PGlite.create(dataDir ?? 'memory://', {
-    parsers: { [DATE_OID]: (v: string) => v },
-  });
-  void pgliteTypes;
-  const db = new Kysely<DB>({ dialect: new PGliteDialect(client) });
-  return { db, kind: 'pglite', location: dataDir ?? 'memory', close: () => db.destroy() };
+  // PGlite does not lock its directory; a second process opening it would corrupt it.
+  const lock = dataDir ? lockDataDirectory(dataDir) : undefined;
+  try {
+    const client = await PGlite.create(dataDir ?? 'memory://', {
+      parsers: { [DATE_OID]: (v: string) => v },
+    });
+    void pgliteTypes;
+    const db = new Kysely<DB>({ dialect: new PGliteDialect(client) });
+    return {
+      db,
+      kind: 'pglite',
+      location: dataDir ?? 'memory',
+      close: async () => {
+        try {
+          await db.destroy();
+        } finally {
+          lock?.release();
+        }
+      },
+    };
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The data-directory lock (embedded database only)
+
+/** The lock file inside the PGlite data directory. */
+export const LOCK_FILE = 'inventory-hub.lock';
+
+interface LockOwner {
+  readonly pid: number;
+  readonly host: string;
+  /** When the owner started (ISO), for people reading the file. */
+  readonly startedAt: string;
+  /**
+   * The owner's start time as the kernel counts it (Linux `/proc/<pid>/stat` field 22), so a
+   * pid reused by another process after a crash is not mistaken for the owner.
+   */
+  readonly procStart: string | null;
+}
+
+/** A second process tried to open a data directory another process holds. */
+export class DataDirectoryLockedError extends Error {
+  constructor(
+    readonly dataDir: string,
+    readonly owner: LockOwner,
+  ) {
+    const where = owner.host === hostname() ? `pid ${owner.pid}` : `pid ${owner.pid} on ${owner.host}`;
+    super(
+      `the hub is already running with this data directory (${where}, started ${owner.startedAt}; lock file ` +
+        `${join(dataDir, LOCK_FILE)}): stop it, use the API (POST /api/collectors/run, /api/threatlocker/sync-device), ` +
+        'or use PostgreSQL (DATABASE_URL)',
+    );
+    this.name = 'DataDirectoryLockedError';
+  }
+}
+
+/** Locks held by this process, by lock-file path; released on exit. */
+const heldLocks = new Set<string>();
+let exitHookInstalled = false;
+
+function procStartOf(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Field 2 (the command) is in parentheses and may contain spaces: count after the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: the process exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function readOwner(path: string): LockOwner | undefined {
+  try {
+    const o = JSON.parse(readFileSync(path, 'utf8')) as Partial<LockOwner>;
+    if (typeof o.pid !== 'number' || typeof o.host !== 'string') return undefined;
+    return { pid: o.pid, host: o.host, startedAt: String(o.startedAt ?? 'unknown'), procStart: o.procStart ?? null };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the process that wrote the lock is gone (only decidable on this host). */
+function ownerIsGone(path: string, owner: LockOwner): boolean {
+  if (owner.host !== hostname()) return false;
+  // Our own pid in the file, but not a lock we hold: a previous life of this pid (a container
+  // restarted with the same pid numbering) died without removing it.
+  if (owner.pid === process.pid) return !heldLocks.has(path);
+  if (!isAlive(owner.pid)) return true;
+  const now = procStartOf(owner.pid);
+  return owner.procStart !== null && now !== null && now !== owner.procStart;
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Takes the exclusive lock on a PGlite data directory: a lock file created with O_EXCL that
+ * names the owner. A lock whose owner is dead (a crash, kill -9) is taken over. Throws
+ * {@link DataDirectoryLockedError} while a live process holds it.
+ */
+export function lockDataDirectory(dataDir: string): { release(): void } {
+  mkdirSync(dataDir, { recursive: true });
+  const path = join(dataDir, LOCK_FILE);
+  const me: LockOwner = {
+    pid: process.pid,
+    host: hostname(),
+    startedAt: new Date(Date.now() - process.uptime() * 1000).toISOString(),
+    procStart: procStartOf(process.pid),
+  };
+  const content = `${JSON.stringify(me)}\n`;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const fd = openSync(path, 'wx', 0o644);
+      try {
+        writeSync(fd, content);
+      } finally {
+        closeSync(fd);
+      }
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 5) throw err;
+    }
+    let owner = readOwner(path);
+    // The owner writes its line right after creating the file: an unreadable lock is either
+    // being written (wait a moment) or was left by a process that died in between.
+    for (let i = 0; owner === undefined && i < 20; i++) {
+      sleepSync(50);
+      owner = readOwner(path);
+    }
+    const stale: LockOwner = owner ?? { pid: 0, host: hostname(), startedAt: 'unknown', procStart: null };
+    if (owner !== undefined && !ownerIsGone(path, owner)) throw new DataDirectoryLockedError(dataDir, owner);
+    takeOver(path, stale);
+  }
+  heldLocks.add(path);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    // A process that exits without closing the database (process.exit in a handler) still
+    // leaves the directory free for the next one.
+    process.once('exit', () => {
+      for (const p of heldLocks) removeIfOurs(p);
+    });
+  }
+  return {
+    release() {
+      if (!heldLocks.delete(path)) return;
+      removeIfOurs(path);
+    },
+  };
+}
+
+/**
+ * Moves a dead owner's lock aside, then the caller creates its own with O_EXCL again. The move
+ * is checked: if another process took the lock over in between, its lock is put back.
+ */
+function takeOver(path: string, stale: LockOwner): void {
+  let before: number;
+  try {
+    before = statSync(path).ino;
+  } catch {
+    return; // already gone
+  }
+  const aside = `${path}.stale-${process.pid}-${Date.now()}`;
+  try {
+    renameSync(path, aside);
+  } catch {
+    return; // someone else moved it first; try to create again
+  }
+  const moved = readOwner(aside);
+  if (statSync(aside).ino !== before || (moved !== undefined && (moved.pid !== stale.pid || moved.host !== stale.host))) {
+    // We moved a live lock that replaced the stale one: restore it (link fails if yet another
+    // process created one meanwhile, which then holds the directory).
+    try {
+      linkSync(aside, path);
+    } catch {
+      // the directory is held by whoever created the lock
+    }
+    rmSync(aside, { force: true });
+    throw new DataDirectoryLockedError(dirname(path), moved ?? stale);
+  }
+  rmSync(aside, { force: true });
+}
+
+function removeIfOurs(path: string): void {
+  const owner = readOwner(path);
+  if (owner?.pid !== process.pid || owner.host !== hostname()) return;
+  try {
+    unlinkSync(path);
+  } catch {
+    // already removed
+  }
 }
 
 /** Applies every pending migration. Throws with the failing migration's name on error. */

@@ -188,6 +188,16 @@ export interface VendorTokenTable {
   access_expires_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
 }
 
+export const DATABASE_MODES = ['demo', 'real'] as const;
+export type DatabaseMode = (typeof DATABASE_MODES)[number];
+
+/** One row at most: what the database is for (migration 0006). */
+export interface HubDatabaseTable {
+  id: Generated<boolean>;
+  mode: DatabaseMode;
+  marked_at: Generated<Date>;
+}
+
 export interface DB {
   vendor: VendorTable;
   device_identity: DeviceIdentityTable;
@@ -199,6 +209,7 @@ export interface DB {
   collector_staging: CollectorStagingTable;
   schedule_claims: ScheduleClaimTable;
   vendor_token: VendorTokenTable;
+  hub_database: HubDatabaseTable;
 }
 
 export type JobRunRow = Selectable<JobRunTable>;

@@ -12,7 +12,7 @@ import { systemClock, type Clock } from '../../src/clock.js';
 import type { CollectedPage, CollectorSource } from '../../src/collectors/runner.js';
 import { CollectorRuns } from '../../src/collectors/runs.js';
 import { threatlockerSource } from '../../src/collectors/threatlocker.js';
-import { createDeps } from '../../src/app.js';
+import { createDeps, threatlockerDeps } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { openDatabase } from '../../src/db/database.js';
 import { SNAPSHOT_WRITE_LOCK } from '../../src/db/locks.js';
@@ -76,7 +76,7 @@ describe.each(TEST_DATABASES)('collector runs on %s', (kind) => {
       clock: o.clock ?? h.clock,
       logger,
       vendorIds: h.deps.vendorIds,
-      sources: { threatlocker: o.source ?? (() => threatlockerSource(h.deps.threatlocker, silent)) },
+      sources: { threatlocker: o.source ?? (() => threatlockerSource(threatlockerDeps(h.deps).threatlocker, silent)) },
       settings: { maxDropPercent: 20, heartbeatMs: 60_000, staleAfterMs: o.staleAfterMs ?? 30_000 },
       recordRetry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 },
     });
@@ -110,7 +110,7 @@ describe.each(TEST_DATABASES)('collector runs on %s', (kind) => {
 
   it('the reaper reads heartbeats on the database clock: a live run of a process whose clock is behind is not reaped', async () => {
     // Process A's clock is months behind the database's; process B's is the real time.
-    const paused = pausing(threatlockerSource(h.deps.threatlocker, silent), 1, () => new Error('aborted'));
+    const paused = pausing(threatlockerSource(threatlockerDeps(h.deps).threatlocker, silent), 1, () => new Error('aborted'));
     const a = processRuns({ source: () => paused.source });
     const started = await a.start({ collectors: ['threatlocker'], trigger: 'api' });
     if (!started.ok) throw new Error('not started');
@@ -149,7 +149,7 @@ describe.each(TEST_DATABASES)('collector runs on %s', (kind) => {
 
   it('a run reaped while its process is alive stops at its next heartbeat, stays failed and changes nothing', async () => {
     const logLines: string[] = [];
-    const paused = pausing(threatlockerSource(h.deps.threatlocker, silent), 1, () => new Error('aborted'));
+    const paused = pausing(threatlockerSource(threatlockerDeps(h.deps).threatlocker, silent), 1, () => new Error('aborted'));
     const a = processRuns({ source: () => paused.source, logLines });
     const started = await a.start({ collectors: ['threatlocker'], trigger: 'api' });
     if (!started.ok) throw new Error('not started');
@@ -168,7 +168,7 @@ describe.each(TEST_DATABASES)('collector runs on %s', (kind) => {
 
   it('a cancelled run ends cancelled whatever error the abort surfaced as', async () => {
     // The vendor request was cut by the abort and surfaced as a plain network error.
-    const paused = pausing(threatlockerSource(h.deps.threatlocker, silent), 1, () => new Error('socket hang up'));
+    const paused = pausing(threatlockerSource(threatlockerDeps(h.deps).threatlocker, silent), 1, () => new Error('socket hang up'));
     const a = processRuns({ source: () => paused.source });
     const started = await a.start({ collectors: ['threatlocker'], trigger: 'api' });
     if (!started.ok) throw new Error('not started');
@@ -182,7 +182,7 @@ describe.each(TEST_DATABASES)('collector runs on %s', (kind) => {
 
   it('shutdown interrupts a run waiting on its vendor and ends it cancelled', async () => {
     // The source never hands over page 2 unless aborted; it rejects with the signal's reason.
-    const paused = pausing(threatlockerSource(h.deps.threatlocker, silent), 1, (signal) => signal.reason);
+    const paused = pausing(threatlockerSource(threatlockerDeps(h.deps).threatlocker, silent), 1, (signal) => signal.reason);
     const a = processRuns({ source: () => paused.source });
     const started = await a.start({ collectors: ['threatlocker'], trigger: 'api' });
     if (!started.ok) throw new Error('not started');

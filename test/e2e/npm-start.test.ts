@@ -3,12 +3,13 @@
  * database), run the specification's cURL example against it, then stop it with SIGTERM.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/db/database.js';
+import { LOCK_FILE, openDatabase } from '../../src/db/database.js';
+import { isolatedEnv, listening, startHub } from './hub-process.js';
 
 const run = promisify(execFile);
 
@@ -34,7 +35,7 @@ describe('npm start (demo mode)', () => {
     child = spawn('npm', ['start'], { cwd: process.cwd(), env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
     baseUrl = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`hub did not start:\n${output}`)), 90_000);
+      const timer = setTimeout(() => reject(new Error(`hub did not start:\n${output}`)), 270_000);
       let buffer = '';
       child.stdout?.on('data', (d: Buffer) => {
         output += d.toString();
@@ -57,7 +58,7 @@ describe('npm start (demo mode)', () => {
       });
       child.once('exit', (code) => reject(new Error(`hub exited with ${code}:\n${output}`)));
     });
-  }, 120_000);
+  }, 300_000);
 
   afterAll(() => {
     if (child.exitCode === null && child.pid) process.kill(-child.pid, 'SIGKILL');
@@ -104,6 +105,8 @@ describe('npm start (demo mode)', () => {
     process.kill(hubPid!, 'SIGTERM');
     expect(await exited).toBe(0);
     expect(lines.some((l) => l.msg === 'stopped cleanly')).toBe(true);
+    // The data-directory lock went with the process.
+    expect(existsSync(join(dataDir, LOCK_FILE))).toBe(false);
     const db = await openDatabase({ dataDir });
     try {
       const row = await db.db
@@ -119,5 +122,19 @@ describe('npm start (demo mode)', () => {
     } finally {
       await db.close();
     }
-  }, 30_000);
+  }, 60_000);
+
+  it('starts again on the same data directory: a demo on its own demo database is fine', async () => {
+    const again = startHub(isolatedEnv({ DATA_DIR: dataDir }));
+    try {
+      const url = await listening(again);
+      expect(again.lines.find((l) => l.msg?.startsWith('database ready'))).toMatchObject({ mode: 'demo' });
+      const health = await fetch(`${url}/api/health`);
+      expect(health.status).toBe(200);
+      process.kill(again.child.pid!, 'SIGTERM');
+      expect(await again.exited).toBe(0);
+    } finally {
+      again.kill();
+    }
+  }, 300_000);
 });

@@ -328,7 +328,7 @@ describe.each(TEST_DATABASES)('sync-device on %s', (kind) => {
       try {
         const before = await tableState();
         const res = await post({ computer_id: pc.computerId });
-        expect(res.statusCode).toBe(503);
+        expect(res.statusCode).toBe(500);
         expect(res.json()).toMatchObject({ code: 'HUB_ERR_DATABASE', sync_id: expect.any(Number) });
         expect(res.json().error).toMatch(/^Failed to sync ThreatLocker device: /);
         expect(res.json().error).not.toContain('injected failure');

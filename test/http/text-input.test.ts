@@ -4,6 +4,7 @@
  * server registers (read from its OpenAPI document, so a route added later is covered too).
  * Nothing is sent to a vendor and nothing is written.
  */
+import { threatlockerDeps } from '../../src/app.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { syncThreatLockerDevice } from '../../src/sync/sync-device.js';
 import { TEST_DATABASES } from '../helpers/database.js';
@@ -185,14 +186,14 @@ describe.each(TEST_DATABASES)('text input on %s', (kind) => {
   describe('the sync log records every attempt that reached the use case, whatever its text', () => {
     it('a successful sync asked for by a name with a NUL and a lone surrogate', async () => {
       const pc = withId(h.fake.admin.add({ hostname: 'CHI-01', computerName: 'CHI-01' }));
-      const result = await syncThreatLockerDevice(h.deps, { computerId: pc.computerId }, 'ali\u0000ce\ud800');
+      const result = await syncThreatLockerDevice(threatlockerDeps(h.deps), { computerId: pc.computerId }, 'ali\u0000ce\ud800');
       expect(result.ok).toBe(true);
       const rows = await h.deps.db.selectFrom('device_sync_log').select(['id', 'updated_by', 'outcome']).execute();
       expect(rows).toEqual([{ id: result.syncId, updated_by: 'alice', outcome: 'success' }]);
     });
 
     it('a failed lookup with odd text in the hostname', async () => {
-      const result = await syncThreatLockerDevice(h.deps, { hostname: 'gho\u0000st' }, 'bob\u0000');
+      const result = await syncThreatLockerDevice(threatlockerDeps(h.deps), { hostname: 'gho\u0000st' }, 'bob\u0000');
       expect(result).toMatchObject({ ok: false, reason: 'not_found' });
       expect(result.syncId).toBeGreaterThan(0);
       const rows = await h.deps.db.selectFrom('device_sync_log').select(['id', 'requested_hostname', 'updated_by', 'outcome']).execute();

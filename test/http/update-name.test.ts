@@ -119,7 +119,7 @@ describe.each(TEST_DATABASES)('update-name on %s', (kind) => {
     await sql`CREATE TRIGGER fail_snapshot BEFORE INSERT ON device_snapshot FOR EACH ROW EXECUTE FUNCTION fail_snapshot()`.execute(h.deps.db);
     try {
       const res = await post({ computer_id: pc.computerId, new_name: 'Renamed', updated_by: 'tech1' });
-      expect(res.statusCode).toBe(503);
+      expect(res.statusCode).toBe(500);
       const body = res.json();
       expect(body).toMatchObject({ code: 'HUB_ERR_DATABASE', stage: 'sync', sync_id: expect.any(Number) });
       expect(body.error).toMatch(/^ThreatLocker computer name was updated, but the sync failed: /);

@@ -9,6 +9,7 @@ const VendorFreshness = z.object({
   freshness_status: z.enum(['current', 'yesterday', 'stale', 'very_stale', 'no_data']),
   freshness_message: z.string(),
   days_old: z.number().nullable(),
+  configured: z.boolean().describe('Whether this hub has the vendor configured (a NinjaOne-only hub has no ThreatLocker)'),
 });
 
 const StatusBody = z.object({
@@ -49,7 +50,20 @@ export function statusRoutes(deps: Deps): FastifyPluginAsync {
           response: { 200: StatusBody },
         },
       },
-      async () => inventoryStatus(deps.db, deps.clock, deps.vendorIds),
+      async () => {
+        const status = await inventoryStatus(deps.db, deps.clock, deps.vendorIds);
+        const configured = { ThreatLocker: deps.threatlocker !== undefined, Ninja: deps.ninja !== undefined };
+        const missing = (['ThreatLocker', 'Ninja'] as const).filter((v) => !configured[v]);
+        return {
+          ...status,
+          vendor_status: {
+            ThreatLocker: { ...status.vendor_status.ThreatLocker, configured: configured.ThreatLocker },
+            Ninja: { ...status.vendor_status.Ninja, configured: configured.Ninja },
+          },
+          // A vendor this hub does not collect has no data by design: say why, too.
+          warnings: [...status.warnings, ...missing.map((v) => `${v} is not configured on this hub`)],
+        };
+      },
     );
   };
 }

@@ -5,7 +5,7 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Deps } from '../../app.js';
+import { threatlockerDeps, type Deps } from '../../app.js';
 import { statusOf } from '../../errors.js';
 import { isGuid } from '../../ids.js';
 import { ErrorBody as BaseErrorBody } from '../schemas.js';
@@ -149,7 +149,9 @@ function failureReply(failure: SyncFailure, prefix: string, ref: { computer_id?:
     }
     case 'failed':
     case 'cancelled':
-      return { status: statusOf(failure.error.code) as FailureStatus, body: { error: `${prefix}: ${failure.error.message}`, code: failure.error.code } };
+      // The specification answers a failed database write with 500 (elsewhere HUB_ERR_DATABASE
+      // is a 503: the database is unavailable, try again).
+      return { status: (failure.error.code === 'HUB_ERR_DATABASE' ? 500 : statusOf(failure.error.code)) as FailureStatus, body: { error: `${prefix}: ${failure.error.message}`, code: failure.error.code } };
   }
 }
 
@@ -189,7 +191,7 @@ export function threatlockerRoutes(deps: Deps): FastifyPluginAsync {
         }
         const prefix = 'Failed to sync ThreatLocker device';
         const limits = requestLimits(reply, deps.config.syncDeadlineMs);
-        const result = await syncThreatLockerDevice(deps, { computerId: computer_id, hostname }, updated_by, limits);
+        const result = await syncThreatLockerDevice(threatlockerDeps(deps), { computerId: computer_id, hostname }, updated_by, limits);
         if (!result.ok) {
           const { status, body } = failureReply(result, prefix, { computer_id, hostname });
           return reply.code(status).send({ ...body, ...(result.syncId !== null ? { sync_id: result.syncId } : {}) });
@@ -230,7 +232,7 @@ export function threatlockerRoutes(deps: Deps): FastifyPluginAsync {
           return reply.code(400).send({ error: 'Either computer_id or hostname is required', code: 'HUB_ERR_VALIDATION' });
         }
         const limits = requestLimits(reply, deps.config.syncDeadlineMs);
-        const result = await renameThreatLockerDevice(deps, { computerId: computer_id, hostname }, new_name, updated_by, limits);
+        const result = await renameThreatLockerDevice(threatlockerDeps(deps), { computerId: computer_id, hostname }, new_name, updated_by, limits);
         if (!result.ok) {
           const prefix =
             result.stage === 'sync'
