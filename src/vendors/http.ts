@@ -8,7 +8,7 @@
  * hook to log or count attempts; p-retry cannot take its delay from a response header.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, request } from 'undici';
 import type { Logger } from 'pino';
 import { HubError, type ErrorCode } from '../errors.js';
 
@@ -215,7 +215,7 @@ export class VendorHttp {
       method: req.method,
       headers,
       body,
-      dispatcher: this.agent as Dispatcher,
+      dispatcher: this.agent,
       signal: AbortSignal.timeout(this.options.timeoutMs),
     });
     const text = await res.body.text();
@@ -275,7 +275,8 @@ export class VendorHttp {
   private classifyTransport(req: VendorRequest, err: unknown, attempt: number) {
     const { vendor, timeoutMs } = this.options;
     if (err instanceof VendorError) return { error: err, retryable: false };
-    const e = err as { name?: string; code?: string; message?: string };
+    // Anything can be thrown, null and undefined included.
+    const e = err as { name?: string; code?: string; message?: string } | null | undefined;
     if (
       e?.name === 'TimeoutError' ||
       e?.code === 'UND_ERR_HEADERS_TIMEOUT' ||
