@@ -246,7 +246,9 @@ export async function collect(db: Kysely<DB>, source: CollectorSource, o: Collec
     // One page of lookahead: the next page is fetched while this one is being staged.
     const pages = source.pages(o.signal)[Symbol.asyncIterator]();
     let next = pages.next();
-    stopSource = () => void pages.return?.(undefined).catch(() => undefined);
+    stopSource = () => {
+      pages.return?.(undefined).catch(() => undefined);
+    };
     for (;;) {
       const current = await next;
       if (current.done) break;

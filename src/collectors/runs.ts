@@ -149,7 +149,11 @@ export class CollectorRuns {
     }
     const done = this.execute(created.batch, created.jobs);
     this.inFlight.add(done);
-    void done.finally(() => this.inFlight.delete(done));
+    done
+      .finally(() => this.inFlight.delete(done))
+      // `done` rejects when the batch's outcome could not be written (database down); unhandled,
+      // that rejection would end the process.
+      .catch((err: unknown) => this.deps.logger.error({ err, batch: created.batch.batch_id }, 'collector run failed'));
     return { ok: true, ...created, done };
   }
 
