@@ -95,7 +95,7 @@ export async function applyFault(fault: FakeFault | undefined, c: FaultContext):
     case 'delay':
       await c.wait(fault.ms);
       return 'continue';
-    default:
+    case undefined:
       return 'continue';
   }
 }
