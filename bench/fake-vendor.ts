@@ -27,5 +27,11 @@ const fake = await start();
 process.stdout.write(`${JSON.stringify(fake.info)}\n`);
 process.stdin.resume();
 process.stdin.on('end', () => {
-  void fake.close().then(() => process.exit(0));
+  fake.close().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`could not close the fake: ${err instanceof Error ? err.message : JSON.stringify(err)}\n`);
+      process.exit(1);
+    },
+  );
 });

@@ -172,7 +172,10 @@ async function followRun(deps: Deps, jobIds: readonly string[], done: Promise<vo
     : undefined;
   const bars = new Map<string, SingleBar>();
   let finished = false;
-  void done.finally(() => (finished = true));
+  // Either way the loop ends; a failed run is reported from its job rows (CollectorRuns logs the rejection).
+  const settle = () => (finished = true);
+  done.then(settle, settle);
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- `settle` sets it; the type checker does not follow callbacks
   while (!finished) {
     await new Promise((r) => setTimeout(r, multi ? 250 : 2_000));
     const jobs = await deps.db.selectFrom('job_runs').selectAll().where('job_id', 'in', jobIds).execute();

@@ -146,7 +146,9 @@ export async function collect(db: Kysely<DB>, source: CollectorSource, o: Collec
     const pages = source.pages(o.signal)[Symbol.asyncIterator]();
     let requestedAt = new Date();
     let next = pages.next();
-    stopSource = () => void pages.return?.(undefined).catch(() => undefined);
+    stopSource = () => {
+      pages.return?.(undefined).catch(() => undefined);
+    };
     for (;;) {
       const current = await next;
       if (current.done) break;

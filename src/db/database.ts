@@ -55,7 +55,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       // DATE stays a YYYY-MM-DD string; everything else uses pg's defaults.
       types: {
         getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-          oid === DATE_OID ? (v: string) => v : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+          oid === DATE_OID ? (v: string) => v : (pg.types.getTypeParser(oid, format) as (value: string) => unknown)) as typeof pg.types.getTypeParser,
       },
     });
     // A client losing its connection (a database restart, a network cut) emits 'error'; with
@@ -286,7 +286,7 @@ export async function migrateToLatest(db: Kysely<DB>): Promise<MigrationResultSe
   const result = await migrator.migrateToLatest();
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error');
-    throw new Error(`Migration ${failed?.migrationName ?? '(unknown)'} failed: ${String(result.error)}`, {
+    throw new Error(`Migration ${failed?.migrationName ?? '(unknown)'} failed: ${result.error instanceof Error ? result.error.message : JSON.stringify(result.error)}`, {
       cause: result.error,
     });
   }

@@ -157,7 +157,7 @@ export function buildCatalogue({ seed, size, now = CATALOGUE_NOW }: CatalogueOpt
       publicIp: `${rng.int(23, 216)}.${rng.int(0, 255)}.${rng.int(0, 255)}.${rng.int(2, 254)}`,
       subnet: `10.${o}.${s + 1}`,
     }));
-    return [{ ...org, sites } as CatalogueOrganization, weight] as const;
+    return [{ ...org, sites }, weight] as const;
   });
   const organizations = orgWeights.map(([org]) => org);
   const byCode = (code: string): CatalogueOrganization => organizations.find((o) => o.code === code) as CatalogueOrganization;

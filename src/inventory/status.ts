@@ -39,7 +39,7 @@ export async function inventoryStatus(db: Kysely<DB>, clock: Clock, vendorIds: V
     .where('collected_at', 'is not', null)
     .groupBy('vendor_id')
     .execute();
-  const latestOf = (v: VendorKey) => (latest.find((r) => r.vendor_id === vendorIds[v])?.latest as string | undefined) ?? null;
+  const latestOf = (v: VendorKey) => latest.find((r) => r.vendor_id === vendorIds[v])?.latest ?? null;
 
   const deviceCounts = {} as Record<VendorKey, number>;
   const vendorStatus = {} as Record<VendorKey, { latest_date: string | null; freshness_status: Freshness; freshness_message: string; days_old: number | null }>;

@@ -400,7 +400,8 @@ export class VendorHttp {
   private classifyTransport(req: VendorRequest, err: unknown, attempt: number, deadlineBound: boolean): Outcome {
     const { vendor, timeoutMs } = this.options;
     if (err instanceof VendorError) return { error: err, retryable: false };
-    const e = err as { name?: string; code?: string; message?: string };
+    // Anything can be thrown, null and undefined included.
+    const e = err as { name?: string; code?: string; message?: string } | null | undefined;
     if (
       e?.name === 'TimeoutError' ||
       e?.code === 'UND_ERR_HEADERS_TIMEOUT' ||

@@ -13,6 +13,7 @@ describe.each(TEST_DATABASES)('NinjaOne collector on %s', (kind) => {
     h = await createHarness(kind, { fake: { fleetSize: 2400, seed: 5 }, ninja: { fleetSize: 2400, seed: 5, refreshTokens: true, refreshToken: true } });
   });
   afterAll(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- undefined when beforeAll failed; the declared type cannot say so
     await h?.close();
   });
   beforeEach(async () => {

@@ -31,6 +31,7 @@ describe.each(TEST_DATABASES)('retention on %s', (kind) => {
     }
   });
   afterAll(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- undefined when beforeAll failed; the declared type cannot say so
     await db?.close();
   });
 

@@ -17,6 +17,7 @@ describe.each(TEST_DATABASES)('scheduler on %s', (kind) => {
     db = await openTestDatabase(kind);
   });
   afterAll(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- undefined when beforeAll failed; the declared type cannot say so
     await db?.close();
   });
   beforeEach(async () => {

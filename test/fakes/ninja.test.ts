@@ -683,7 +683,7 @@ describe('generated data', () => {
   it('has serial placeholders, "" serials, piped and empty IP entries, and publicIP', () => {
     const serials = agents.map((d) => d.system?.serialNumber);
     expect(serials.some((s) => ['To be filled by O.E.M.', 'System Serial Number', 'Default string'].includes(s ?? ''))).toBe(true);
-    expect(agents.some((d) => d.system?.serialNumber === '' && (d.system?.biosSerialNumber ?? '') !== '')).toBe(true);
+    expect(agents.some((d) => d.system?.serialNumber === '' && d.system.biosSerialNumber !== '')).toBe(true);
     expect(devices.some((d) => d.ipAddresses?.some((ip) => /^\d+\.\d+\.\d+\.\d+\|fe80::/.test(ip)))).toBe(true);
     expect(devices.some((d) => d.ipAddresses?.includes(''))).toBe(true);
     expect(agents.filter((d) => d.approvalStatus === 'APPROVED').every((d) => /^\d+\.\d+\.\d+\.\d+$/.test(d.publicIP ?? ''))).toBe(true);

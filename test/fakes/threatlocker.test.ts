@@ -196,6 +196,9 @@ describe('ComputerGetByAllParameters', () => {
     for (const computerId of ['', null, ZERO_GUID]) expect((await all({ computerId })).json()).toHaveLength(visible().length);
     expect((await all({ computerId: '5b1f0d6e-0000-4000-8000-000000000000' })).json()).toEqual([]);
     expectPortalError(await all({ computerId: 'not-a-guid' }), 400);
+    const notAString = await all({ computerId: { id: 7 } });
+    expectPortalError(notAString, 400);
+    expect(notAString.json().Message).toBe(`The value '{"id":7}' is not a valid GUID. Path: $.computerId`);
   });
 
   it('hides deleted computers unless showDeleted', async () => {

@@ -87,7 +87,7 @@ export async function createHarness(
     async reset() {
       await deps.runs.idle(); // a run still writing would race the truncate
       await database.truncate();
-      await fake.admin.reset();
+      fake.admin.reset();
       ninja?.admin.reset();
       clock.set(TEST_NOW);
       logLines.length = 0;

@@ -15,6 +15,7 @@ describe.each(TEST_DATABASES)('update-name on %s', (kind) => {
     h = await createHarness(kind);
   });
   afterAll(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- undefined when beforeAll failed; the declared type cannot say so
     await h?.close();
   });
   beforeEach(async () => {

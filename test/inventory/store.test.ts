@@ -48,6 +48,7 @@ describe.each(TEST_DATABASES)('store on %s', (kind) => {
     vendors = await loadVendorIds(db.db);
   });
   afterAll(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- undefined when beforeAll failed; the declared type cannot say so
     await db?.close();
   });
   beforeEach(async () => {

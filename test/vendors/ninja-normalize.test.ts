@@ -37,7 +37,7 @@ const BASE = {
 };
 
 function norm(row: Record<string, unknown>) {
-  const r = normalizeNinjaDevice({ ...BASE, ...row } as NinjaDevice, refs);
+  const r = normalizeNinjaDevice({ ...BASE, ...row }, refs);
   if (!r.ok) throw new Error(r.error.message);
   return r.device;
 }
@@ -143,8 +143,8 @@ describe('normalizeNinjaDevice', () => {
 
   it('keys the identity by the numeric id, never the hostname, and keeps the raw row', () => {
     const row = { ...BASE, extraVendorField: [1, 2] };
-    const renamed = normalizeNinjaDevice({ ...row, dnsName: 'other-name.corp.local' } as NinjaDevice, refs);
-    const d = normalizeNinjaDevice(row as NinjaDevice, refs);
+    const renamed = normalizeNinjaDevice({ ...row, dnsName: 'other-name.corp.local' }, refs);
+    const d = normalizeNinjaDevice(row, refs);
     if (!d.ok || !renamed.ok) throw new Error('expected ok');
     expect(d.device.vendorDeviceKey).toBe('1042');
     expect(renamed.device.vendorDeviceKey).toBe('1042');
@@ -159,7 +159,7 @@ describe('normalizeNinjaDevice', () => {
     ['no dnsName and no systemName', { dnsName: undefined, systemName: undefined }, 'missing_hostname'],
     ['blank names', { dnsName: ' ', systemName: '' }, 'missing_hostname'],
   ])('%s is a typed error', (_name, row, code) => {
-    const r = normalizeNinjaDevice({ ...BASE, ...row } as NinjaDevice, refs);
+    const r = normalizeNinjaDevice({ ...BASE, ...row }, refs);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.error.code).toBe(code);
   });

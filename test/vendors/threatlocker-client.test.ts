@@ -93,7 +93,7 @@ describe('ThreatLockerClient', () => {
   it('treats an empty tenant, an empty body and a null body as no rows', async () => {
     for (const c of fake.admin.list()) fake.admin.remove(c.computerId!);
     expect((await collect()).rows).toEqual([]);
-    await fake.admin.reset();
+    fake.admin.reset();
     fake.admin.injectFault({ operation: 'ComputerGetByAllParameters', kind: 'empty' });
     expect((await collect()).rows).toEqual([]);
     fake.admin.injectFault({ operation: 'ComputerGetByAllParameters', kind: 'null' });

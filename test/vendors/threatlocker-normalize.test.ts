@@ -5,7 +5,7 @@ import type { ThreatLockerComputer } from '../../src/vendors/threatlocker/schema
 const ID = 'C3FDE5E9-1111-4222-8333-944455556666';
 
 function norm(row: Record<string, unknown>) {
-  const r = normalizeThreatLockerComputer({ computerId: ID, hostname: 'RFG-DYP6X14', ...row } as ThreatLockerComputer);
+  const r = normalizeThreatLockerComputer({ computerId: ID, hostname: 'RFG-DYP6X14', ...row });
   if (!r.ok) throw new Error(r.error.message);
   return r.device;
 }
@@ -50,7 +50,7 @@ describe('normalizeThreatLockerComputer', () => {
     ['missing hostname', { hostname: null }, 'missing_hostname'],
     ['blank hostname', { hostname: '' }, 'missing_hostname'],
   ])('%s is a typed error', (_name, row, code) => {
-    const r = normalizeThreatLockerComputer({ computerId: ID, hostname: 'X', ...row } as ThreatLockerComputer);
+    const r = normalizeThreatLockerComputer({ computerId: ID, hostname: 'X', ...row });
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.error.code).toBe(code);
   });

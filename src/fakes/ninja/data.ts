@@ -214,7 +214,7 @@ type Volumes = NonNullable<FakeNinjaDevice['volumes']>;
  * devices: 100,000 copies would cost more generation time than everything else a device
  * carries. Change a device through the admin API, which replaces values instead of mutating them.
  */
-const EMPTY_OBJECT: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+const EMPTY_OBJECT: Record<string, unknown> = Object.freeze({});
 const EMPTY_LIST = Object.freeze([]) as unknown as never[];
 const memoryOf = (gib: number): { capacity: number } => Object.freeze({ capacity: gib * 1_073_741_824 });
 const MEMORY_8G = memoryOf(8);
@@ -659,6 +659,7 @@ function nmsDevice(
   nowMs: number,
 ): Draft {
   const [nodeClass, suffix, label] = NMS_KINDS[Math.floor(m.index / 40) % NMS_KINDS.length] as (typeof NMS_KINDS)[number];
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the rule ignores that the assertion types the `??` result
   const site = org.sites.find((s) => s.name === m.site) ?? (org.sites[0] as CatalogueOrganization['sites'][number]);
   const createdMs = nowMs - rng.int(30, 1200) * DAY_MS;
   const lastMs = nowMs - rng.int(5_000, 600_000);

@@ -171,7 +171,7 @@ function defaultCustomFields(device: FakeNinjaDevice): Record<string, unknown> {
 function basic(device: FakeNinjaDevice): Partial<FakeNinjaDevice> {
   const out: Record<string, unknown> = {};
   for (const key of BASIC_DEVICE_KEYS) if (device[key] !== undefined) out[key] = device[key];
-  return out as Partial<FakeNinjaDevice>;
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -229,10 +229,12 @@ export async function startFakeNinja(opts: FakeNinjaOptions = {}): Promise<FakeN
   const addDevice = (partial: Partial<FakeNinjaDevice> = {}): FakeNinjaDevice => {
     const id = partial.id ?? devices.nextId();
     if (devices.get(id)) throw new NinjaError(409, `Device ${id} already exists.`);
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the rule ignores that the assertion types the `||` result
     const org = (partial.organizationId !== undefined && organizations.get(partial.organizationId)) || (organizations.all()[0] as FakeNinjaOrganization);
     const location =
       (partial.locationId !== undefined && locations.get(partial.locationId)) ||
       locations.all().find((l) => l.organizationId === org.id) ||
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- as above
       (locations.all()[0] as FakeNinjaLocation);
     const name = partial.systemName ?? `ADDED-${String(id).padStart(6, '0')}`;
     return devices.put({ ...baseDevice(id, org.id, location.id, name, CATALOGUE_NOW.getTime()), ...partial, id });

@@ -190,13 +190,14 @@ const SEARCH_FIELDS: readonly (readonly (keyof FakeComputer)[])[] = [
   ['organization'],
 ];
 const searchableText = (row: FakeComputer): string[] =>
-  SEARCH_FIELDS.map((fields) => fields.map((f) => (typeof row[f] === 'string' ? (row[f] as string).toLowerCase() : '')).join('\u0000'));
+  SEARCH_FIELDS.map((fields) => fields.map((f) => (typeof row[f] === 'string' ? row[f].toLowerCase() : '')).join('\u0000'));
 
 /**
  * Sorts by one key, then by computerId: many rows share a group or action, and without a total
  * order two requests for consecutive pages could disagree about which row comes where.
  */
 function sortEntries(entries: readonly Entry[], orderBy: string, ascending: boolean): Entry[] {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the rule ignores that the assertion types the `??` result
   const key = SORT_KEYS[orderBy.toLowerCase()] ?? (SORT_KEYS.computername as SortKey);
   const dir = ascending ? 1 : -1;
   return entries
@@ -315,7 +316,7 @@ function field<K extends keyof FieldTypes>(dto: Json, key: string, type: K, fall
 /** A GUID filter: '', null and the zero GUID mean "no filter". */
 function guidFilter(value: unknown, key: string): string | null {
   if (value === undefined || value === null || value === '' || value === ZERO_GUID) return null;
-  if (typeof value !== 'string' || !isGuid(value.trim())) throw new PortalError(400, `The value '${String(value)}' is not a valid GUID. Path: $.${key}`);
+  if (typeof value !== 'string' || !isGuid(value.trim())) throw new PortalError(400, `The value '${typeof value === 'string' ? value : JSON.stringify(value)}' is not a valid GUID. Path: $.${key}`);
   return value.trim().toLowerCase();
 }
 
