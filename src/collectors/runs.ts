@@ -133,8 +133,8 @@ export async function discardRunLeftovers(db: Kysely<DB>, jobIds?: readonly stri
   const r = await db
     .deleteFrom('collector_staging')
     .$if(jobIds !== undefined, (q) => q.where('job_id', 'in', jobIds ?? []))
-    .where(({ not, exists, selectFrom }) =>
-      not(exists(selectFrom('job_runs').select('job_runs.job_id').whereRef('job_runs.job_id', '=', 'collector_staging.job_id').where('job_runs.status', 'in', ACTIVE))),
+    .where((eb) =>
+      eb.not(eb.exists(eb.selectFrom('job_runs').select('job_runs.job_id').whereRef('job_runs.job_id', '=', 'collector_staging.job_id').where('job_runs.status', 'in', ACTIVE))),
     )
     .executeTakeFirst();
   // The unattached day tables of runs that are not active anywhere (see inventory/day-swap.ts).
@@ -248,7 +248,8 @@ export class CollectorRuns {
       this.deps.logger.error({ err, batch: prepared.batch.batch_id }, 'collector batch failed unexpectedly'),
     );
     this.inFlight.add(done);
-    void done.finally(() => this.inFlight.delete(done));
+    // `done` never rejects (its failure is logged above); both branches only forget it.
+    done.then(() => this.inFlight.delete(done), () => this.inFlight.delete(done));
     return done;
   }
 
@@ -328,8 +329,8 @@ export class CollectorRuns {
       .selectFrom('job_batches as b')
       .select('b.batch_id')
       .where('b.status', 'in', ACTIVE)
-      .where(({ not, exists, selectFrom }) =>
-        not(exists(selectFrom('job_runs as j').select('j.job_id').whereRef('j.batch_id', '=', 'b.batch_id').where('j.status', 'in', ACTIVE))),
+      .where((eb) =>
+        eb.not(eb.exists(eb.selectFrom('job_runs as j').select('j.job_id').whereRef('j.batch_id', '=', 'b.batch_id').where('j.status', 'in', ACTIVE))),
       )
       .execute();
     await this.settleBatches([...reaped.map((r) => r.batch_id), ...unsettled.map((b) => b.batch_id)]);

@@ -197,7 +197,10 @@ export function hubSchedule(deps: Deps, owner: string): Scheduler {
           logger.warn(`scheduled ${c} collection skipped: ${prepared.reason === 'busy' ? 'a run is already in progress' : 'not configured'}`);
           return undefined;
         }
-        return async () => void runs.launch(prepared);
+        return async () => {
+          // Not awaited: the slot is done once the run started; the run records its own outcome.
+          runs.launch(prepared).catch((err: unknown) => logger.error({ err, collector: c }, 'scheduled collection failed'));
+        };
       },
     });
   }

@@ -122,7 +122,7 @@ export async function applyFault(fault: FakeFault | undefined, c: FaultContext):
       c.send(status, c.errorBody ? c.errorBody(status, message) : { message });
       return 'served';
     }
-    default:
+    case undefined:
       return 'continue';
   }
 }

@@ -171,7 +171,7 @@ function callWithin<T>(deps: SyncDeps, attempt: Attempt, fn: (options: CallOptio
       },
       (err: unknown) => {
         if (settled) deps.logger.debug({ err, operation: attempt.operation, stage: attempt.stage }, 'vendor call failed after the attempt gave up');
-        finish(() => reject(err));
+        finish(() => reject(err)); // eslint-disable-line @typescript-eslint/prefer-promise-reject-errors -- the vendor call's own rejection, passed on unchanged
       },
     );
   });

@@ -23,7 +23,7 @@
  *    counting attempts), leaving the handler nothing but the re-dispatch.
  * p-retry cannot take its delay from a response header.
  */
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, request } from 'undici';
 import type { Logger } from 'pino';
 import { HubError, type ErrorCode } from '../errors.js';
 
@@ -203,10 +203,11 @@ function cancelled(signal: AbortSignal): unknown {
 /** Waits `ms`, or rejects with the signal's reason the moment it fires. */
 function wait(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the signal's own reason, as fetch does
     if (signal?.aborted) return reject(cancelled(signal));
     const onAbort = () => {
       clearTimeout(timer);
-      reject(cancelled(signal as AbortSignal));
+      reject(cancelled(signal as AbortSignal)); // eslint-disable-line @typescript-eslint/prefer-promise-reject-errors -- an abort rejects with the signal's own reason, whatever the caller made it
     };
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
@@ -333,7 +334,7 @@ export class VendorHttp {
     const onAbort = () => controller.abort(cancelled(signal as AbortSignal));
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const res = await request(url, { method: req.method, headers, body, dispatcher: this.agent as Dispatcher, signal: controller.signal });
+      const res = await request(url, { method: req.method, headers, body, dispatcher: this.agent, signal: controller.signal });
       const text = await res.body.text();
       let parsed: unknown = null;
       if (text.trim() !== '') {

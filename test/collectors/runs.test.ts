@@ -45,9 +45,12 @@ function pausing(inner: CollectorSource, after: number, abortError: (signal: Abo
         yield page;
         if (++n !== after) continue;
         await new Promise<void>((resolve, reject) => {
+          // A cancelled run rejects with its signal's reason, as the vendor clients do.
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the signal's own reason
           if (signal.aborted) return reject(abortError(signal));
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the signal's own reason
           signal.addEventListener('abort', () => reject(abortError(signal)), { once: true });
-          void released.then(resolve);
+          released.then(resolve, reject);
         });
       }
     },
@@ -62,6 +65,7 @@ describe.each(TEST_DATABASES)('collector runs on %s', (kind) => {
     h = await createHarness(kind, { fake: { fleetSize: 1300, seed: 5 } });
   });
   afterAll(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- undefined when beforeAll failed; the declared type cannot say so
     await h?.close();
   });
   beforeEach(async () => {

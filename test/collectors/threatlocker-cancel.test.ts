@@ -17,6 +17,7 @@ describe.each(TEST_DATABASES)('ThreatLocker collector cancellation on %s', (kind
     h = await createHarness(kind, { fake: { fleetSize: 1100, seed: 4 }, timeoutMs: 120_000 });
   });
   afterAll(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- undefined when beforeAll failed; the declared type cannot say so
     await h?.close();
   });
   beforeEach(async () => {

@@ -267,7 +267,7 @@ describe.each(TEST_DATABASES)('ThreatLocker collector on %s', (kind) => {
         // The swap is waiting with the write lock held; the vendor now says something newer.
         h.fake.admin.rename(pc.computerId, 'Synced name');
         sync = h.app.inject({ method: 'POST', url: '/api/threatlocker/sync-device', payload: { computer_id: pc.computerId } });
-        void sync.then(() => (syncDone = true));
+        sync.then(() => (syncDone = true), () => (syncDone = true));
         await waitForRow(sql<{ n: number }>`
           SELECT count(*)::int AS n FROM pg_locks
            WHERE locktype = 'advisory' AND classid = ${SNAPSHOT_WRITE_LOCK} AND objid = ${tl} AND mode = 'ShareLock' AND NOT granted`);
@@ -292,7 +292,7 @@ describe.each(TEST_DATABASES)('ThreatLocker collector on %s', (kind) => {
     h.fake.admin.injectFault({ operation: 'ComputerGetByAllParameters', kind: 'delay', ms: 1500 });
     let syncDone = false;
     const sync = h.app.inject({ method: 'POST', url: '/api/threatlocker/sync-device', payload: { computer_id: pc.computerId } });
-    void sync.then(() => (syncDone = true));
+    sync.then(() => (syncDone = true), () => (syncDone = true));
     while (h.fake.admin.requestCount('ComputerGetByAllParameters') < 1) await new Promise((r) => setTimeout(r, 5));
     const started = await h.app.inject({ method: 'POST', url: '/api/collectors/run', payload: { collectors: ['threatlocker'] } });
     expect(started.statusCode).toBe(202);

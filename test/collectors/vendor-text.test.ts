@@ -18,6 +18,7 @@ describe.each(TEST_DATABASES)('vendor text on %s', (kind) => {
     h = await createHarness(kind, { fake: { fleetSize: 40, seed: 3 }, ninja: { fleetSize: 40, seed: 3 } });
   });
   afterAll(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- undefined when beforeAll failed; the declared type cannot say so
     await h?.close();
   });
   beforeEach(async () => {

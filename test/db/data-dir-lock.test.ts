@@ -29,7 +29,7 @@ function startHolder(dataDir: string) {
     child.stdout.on('data', () => {
       if (out.includes('holding')) resolve();
     });
-    void exited.then((code) => reject(new Error(`holder exited with ${code}: ${out}`)));
+    exited.then((code) => reject(new Error(`holder exited with ${code}: ${out}`)), reject);
   });
   return { child, holding, exited, output: () => out };
 }
@@ -77,7 +77,7 @@ describe('PGlite data-directory lock', () => {
       expect(err).toBeInstanceOf(DataDirectoryLockedError);
       expect((err as DataDirectoryLockedError).owner.pid).toBe(holder.child.pid);
     } finally {
-      holder.child.stdin?.end();
+      holder.child.stdin.end();
     }
     expect(await holder.exited).toBe(0);
     expect(holder.output()).toContain('closed');

@@ -59,8 +59,8 @@ export function startHub(env: NodeJS.ProcessEnv): HubProcess {
   const waiters: { match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
   let out = '';
   let buffer = '';
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stdout?.on('data', (d: Buffer) => {
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdout.on('data', (d: Buffer) => {
     out += d.toString();
     buffer += d.toString();
     let nl: number;
@@ -93,7 +93,7 @@ export function startHub(env: NodeJS.ProcessEnv): HubProcess {
       if (seen) return Promise.resolve(seen);
       return new Promise<LogLine>((resolve, reject) => {
         waiters.push({ match, resolve });
-        void exited.then((code) => reject(new Error(`hub exited with ${code} before the expected log line:\n${out}`)));
+        exited.then((code) => reject(new Error(`hub exited with ${code} before the expected log line:\n${out}`)), reject);
       });
     },
     kill() {

@@ -65,7 +65,7 @@ describe.each(TEST_DATABASES)('hub process lifecycle on %s', (kind) => {
     let database: Record<string, string>;
     if (kind === 'postgres') {
       const pgdb = await createPostgresDatabase();
-      pgDrop = pgdb.drop;
+      pgDrop = () => pgdb.drop();
       database = { DATABASE_URL: pgdb.url };
     } else {
       dataDir = mkdtempSync(join(tmpdir(), 'inventory-hub-lifecycle-'));
@@ -102,6 +102,7 @@ describe.each(TEST_DATABASES)('hub process lifecycle on %s', (kind) => {
     process.kill(hub.child.pid!, 'SIGTERM');
     await hub.waitFor((l) => l.msg === 'shutting down: draining requests');
     let refusedWhileInFlight = false;
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- `settled` is set by the sync's callback
     while (!settled && !refusedWhileInFlight) refusedWhileInFlight = await refused(url);
 
     const res = await answer;

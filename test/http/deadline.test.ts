@@ -31,6 +31,7 @@ describe.each(TEST_DATABASES)('deadline and disconnect on %s', (kind) => {
     h = await createHarness(kind, { env: { SYNC_DEADLINE_MS: String(DEADLINE_MS) }, timeoutMs: 10_000 });
   });
   afterAll(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- undefined when beforeAll failed; the declared type cannot say so
     await h?.close();
   });
   beforeEach(async () => {
@@ -86,6 +87,7 @@ describe.each(TEST_DATABASES)('deadline and disconnect on %s', (kind) => {
       base = `http://127.0.0.1:${(server.server.address() as AddressInfo).port}`;
     });
     afterAll(async () => {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- undefined when beforeAll failed; the declared type cannot say so
       await server?.close();
     });
 

@@ -33,6 +33,7 @@ describe.each(TEST_DATABASES)('vendor secrets on %s', (kind) => {
     h = await createHarness(kind, { fake: { fleetSize: 600 } });
   });
   afterAll(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- undefined when beforeAll failed; the declared type cannot say so
     await h?.close();
   });
   beforeEach(async () => {

@@ -177,7 +177,7 @@ describe('normalizeNinjaDevice', () => {
       ['a displayName of only NUL is no name', { displayName: '\u0000' }, { display_name: null }, 1],
       ['clean device', {}, { display_name: 'RFG-DYP6X14 | Tami Miller' }, 0],
     ])('%s', (_name, row, expected, changed) => {
-      const r = normalizeNinjaDevice({ ...BASE, ...row } as NinjaDevice, refs);
+      const r = normalizeNinjaDevice({ ...BASE, ...row }, refs);
       if (!r.ok) throw new Error(r.error.message);
       expect(r.device.attributes).toMatchObject(expected);
       expect(r.sanitized).toBe(changed);
@@ -188,14 +188,14 @@ describe('normalizeNinjaDevice', () => {
         organizations: new Map([[2, 'Rigby\u0000 Financial']]),
         locations: new Map([[3, `Main${LONE_HIGH} Office`]]),
       };
-      const r = normalizeNinjaDevice(BASE as NinjaDevice, dirty);
+      const r = normalizeNinjaDevice(BASE, dirty);
       expect(r).toMatchObject({ ok: true, sanitized: 2 });
       if (r.ok) expect(r.device.attributes).toMatchObject({ organization_name: 'Rigby Financial', location_name: 'Main Office' });
     });
 
     it('cleans the raw device recursively, keys too', () => {
       const row = { ...BASE, ipAddresses: ['10.0.0.1\u0000'], [`k\u0000`]: { [`in${LONE_LOW}ner`]: 'v' } };
-      const r = normalizeNinjaDevice(row as NinjaDevice, refs);
+      const r = normalizeNinjaDevice(row, refs);
       if (!r.ok) throw new Error(r.error.message);
       expect(r.sanitized).toBe(3);
       expect(r.device.raw).toMatchObject({ ipAddresses: ['10.0.0.1'], k: { inner: 'v' } });

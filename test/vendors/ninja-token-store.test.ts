@@ -30,8 +30,11 @@ describe.each(TEST_DATABASES)('NinjaOne token store on %s', (kind) => {
     ninjaId = (await loadVendorIds(database.db)).Ninja;
   });
   afterAll(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- undefined when beforeAll failed; the declared type cannot say so
     await fake?.close();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- undefined when beforeAll failed
     if (other !== database) await other?.close();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- undefined when beforeAll failed
     await database?.close();
   });
   beforeEach(async () => {

@@ -42,7 +42,7 @@ describe('ThreatLockerClient', () => {
     await fake.close();
   });
   beforeEach(async () => {
-    await fake.admin.reset();
+    fake.admin.reset();
     logLines.length = 0;
   });
 

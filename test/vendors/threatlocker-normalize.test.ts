@@ -71,7 +71,7 @@ describe('PostgreSQL-safe strings', () => {
     ['several fields', { organization: 'Org\u0000', operatingSystem: `Win${LONE_LOW} 11 `, group: 'G' }, { organization_name: 'Org', os_name: 'Win 11', computer_group: 'G' }, 2],
     ['clean row', { computerName: 'Plain | Name' }, { display_name: 'Plain | Name' }, 0],
   ])('%s', (_name, row, expected, changed) => {
-    const r = normalizeThreatLockerComputer({ computerId: ID, hostname: 'RFG-DYP6X14', ...row } as ThreatLockerComputer);
+    const r = normalizeThreatLockerComputer({ computerId: ID, hostname: 'RFG-DYP6X14', ...row });
     if (!r.ok) throw new Error(r.error.message);
     expect(r.device.attributes).toMatchObject(expected);
     expect(r.sanitized).toBe(changed);
@@ -86,7 +86,7 @@ describe('PostgreSQL-safe strings', () => {
       lastCheckinLocalIPAddresses: ['10.0.0.1', `10.0.0.2${LONE_HIGH}`],
       nested: { deeper: [{ note: 'x\u0000y' }], fine: 'ok' },
     };
-    const r = normalizeThreatLockerComputer(row as ThreatLockerComputer);
+    const r = normalizeThreatLockerComputer(row);
     if (!r.ok) throw new Error(r.error.message);
     expect(r.sanitized).toBe(3);
     expect(r.device.raw).toEqual({
@@ -99,13 +99,13 @@ describe('PostgreSQL-safe strings', () => {
     // The caller's row is not modified.
     expect(row.nested.deeper[0]?.note).toBe('x\u0000y');
     const clean = { computerId: ID, hostname: 'H', list: [1, { a: 'b' }] };
-    const c = normalizeThreatLockerComputer(clean as ThreatLockerComputer);
+    const c = normalizeThreatLockerComputer(clean);
     expect(c).toMatchObject({ ok: true, sanitized: 0 });
     if (c.ok) expect(c.device.raw).toBe(clean);
   });
 
   it('counts what it changed on a skipped row too', () => {
-    const r = normalizeThreatLockerComputer({ computerId: ID, hostname: '\u0000' } as ThreatLockerComputer);
+    const r = normalizeThreatLockerComputer({ computerId: ID, hostname: '\u0000' });
     expect(r).toMatchObject({ ok: false, sanitized: 1, error: { code: 'missing_hostname' } });
   });
 });

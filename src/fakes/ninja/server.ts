@@ -341,7 +341,7 @@ export async function startFakeNinja(opts: FakeNinjaOptions = {}): Promise<FakeN
     const found: Record<string, unknown>[] = [];
     for (const device of devices.all()) {
       if (limit !== null && found.length >= limit) break;
-      const key = SEARCH_KEYS.find((k) => typeof device[k] === 'string' && (device[k] as string).toLowerCase().includes(needle));
+      const key = SEARCH_KEYS.find((k) => typeof device[k] === 'string' && (device[k]).toLowerCase().includes(needle));
       if (key) found.push({ ...basic(device), matchAttr: key, matchAttrValue: device[key] });
     }
     return { query: q, devices: found };

@@ -484,7 +484,7 @@ export class NinjaClient implements VendorClient<NinjaDevice, number> {
     const res = await this.get('/v2/devices/search', 'devices-search', { q: canonical, limit: NINJA_SEARCH_LIMIT }, options);
     const parsed = ninjaDeviceSearchSchema.safeParse(res.body);
     if (!parsed.success) throw new VendorError('NinjaOne', 'malformed', 'NinjaOne devices-search did not answer a device list', res.status, 1);
-    const candidates = parsed.data.devices ?? [];
+    const candidates = parsed.data.devices;
     const names = (d: NinjaDevice) => [d.systemName, d.dnsName].filter((n): n is string => typeof n === 'string' && n.trim() !== '');
     const exact = candidates.filter((d) => names(d).some((n) => n.trim().toLowerCase() === wanted));
     const matched = exact.length > 0 ? exact : candidates.filter((d) => names(d).some((n) => canonicalHostname(n) === canonical));
