@@ -174,7 +174,7 @@ function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined):
       },
       (error: unknown) => {
         signal.removeEventListener('abort', onAbort);
-        reject(error as Error);
+        reject(error); // eslint-disable-line @typescript-eslint/prefer-promise-reject-errors -- the call's own rejection, passed on unchanged
       },
     );
   });
