@@ -10,7 +10,7 @@ import type { DatabaseMode } from './db/schema.js';
 import { claimDatabase, type DemoKeys } from './demo.js';
 import { HubError } from './errors.js';
 import { loadVendorIds } from './inventory/vendors.js';
-import { CollectorRuns } from './collectors/runs.js';
+import { CollectorRuns, type RecordRetry } from './collectors/runs.js';
 import { ninjaSource } from './collectors/ninja.js';
 import { threatlockerSource } from './collectors/threatlocker.js';
 import { createLogger } from './logger.js';
@@ -48,6 +48,8 @@ export interface DepsOptions {
   /** The demo catalogue's device keys, so a demo database made before databases were marked is recognised. */
   readonly demoKeys?: DemoKeys;
   readonly vendorRetry?: RetryPolicy;
+  /** How long a run's outcome write is retried while the database does not answer (tests shorten it). */
+  readonly recordRetry?: RecordRetry;
   /** Skip migrations (the caller already ran them). */
   readonly skipMigrations?: boolean;
 }
@@ -109,6 +111,7 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
       },
       // Checked again at every start (API, schedule, CLI, demo): the one place runs begin.
       beforeStart: claim,
+      ...(options.recordRetry ? { recordRetry: options.recordRetry } : {}),
       settings: {
         maxDropPercent: config.collectors.maxDropPercent,
         heartbeatMs: config.collectors.heartbeatMs,

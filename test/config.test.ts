@@ -74,7 +74,7 @@ describe('loadConfig', () => {
 
   it('NinjaOne alone is a real deployment without ThreatLocker, not the demo', () => {
     const c = loadConfig({ NINJA_BASE_URL: 'https://eu.ninjarmm.com/', NINJA_CLIENT_ID: 'id', NINJA_CLIENT_SECRET: 'secret' });
-    expect(c).toMatchObject({ demo: false, threatlocker: undefined, ninja: { baseUrl: 'https://eu.ninjarmm.com', clientId: 'id' } });
+    expect(c).toMatchObject({ demo: false, threatlocker: undefined, ninja: { baseUrl: 'https://eu.ninjarmm.com/', clientId: 'id' } });
   });
 
   it('ThreatLocker alone is a real deployment without NinjaOne', () => {

@@ -177,7 +177,7 @@ export async function collect(db: Kysely<DB>, source: CollectorSource, o: Collec
     }
     await prepareLoadedDay(db, target);
     const t = performance.now();
-    const swap = await swapInDay(db, target, fetchStartedAt, fetched).catch((err: unknown) => {
+    const swap = await swapInDay(db, target, fetchStartedAt, fetched, { onlyWhileRunning: true }).catch((err: unknown) => {
       throw err instanceof RunNoLongerRunning ? new CollectorStopped('cancelled', err.message) : err;
     });
     swapped = true;

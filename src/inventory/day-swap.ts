@@ -167,7 +167,12 @@ export interface SwapResult {
  * the day's summary updated. Readers of the vendor's snapshots wait only from the DETACH to
  * the commit (ACCESS EXCLUSIVE on the vendor's table).
  */
-export async function swapInDay(db: Kysely<DB>, t: LoadTarget, fetchStartedAt: Date, collectedDevices: number): Promise<SwapResult> {
+export interface SwapOptions {
+  /** Swap only while the run `t.jobId` is still `running` in job_runs (a tracked collection). */
+  readonly onlyWhileRunning?: boolean;
+}
+
+export async function swapInDay(db: Kysely<DB>, t: LoadTarget, fetchStartedAt: Date, collectedDevices: number, options: SwapOptions = {}): Promise<SwapResult> {
   const columns = await columnsOfSnapshot(db);
   const day = dayTableName(t.vendorId, t.date);
   const parent = `device_snapshot_v${t.vendorId}`;
@@ -177,11 +182,13 @@ export async function swapInDay(db: Kysely<DB>, t: LoadTarget, fetchStartedAt: D
   );
   let lockedAt = 0;
   const result = await db.transaction().execute(async (tx) => {
-    // Only a run still recorded as running may swap, and its row stays locked until the swap
-    // commits: a reaper in another process that marked it failed meanwhile wins, and one
-    // arriving now waits (collectors/runs.ts then says the day was replaced).
-    const live = await sql`SELECT 1 FROM job_runs WHERE job_id = ${t.jobId} AND status = 'running' FOR UPDATE`.execute(tx);
-    if (live.rows.length === 0) throw new RunNoLongerRunning();
+    if (options.onlyWhileRunning) {
+      // Only a run still recorded as running may swap, and its row stays locked until the swap
+      // commits: a reaper in another process that marked it failed meanwhile wins, and one
+      // arriving now waits (collectors/runs.ts then says the day was replaced).
+      const live = await sql`SELECT 1 FROM job_runs WHERE job_id = ${t.jobId} AND status = 'running' FOR UPDATE`.execute(tx);
+      if (live.rows.length === 0) throw new RunNoLongerRunning();
+    }
     await sql`SELECT pg_advisory_xact_lock(${sql.lit(SNAPSHOT_WRITE_LOCK)}, ${t.vendorId}::integer)`.execute(tx);
     lockedAt = performance.now();
     const exists = (await sql<{ r: string | null }>`SELECT to_regclass(${day})::text AS r`.execute(tx)).rows[0]?.r != null;

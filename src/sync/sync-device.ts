@@ -171,7 +171,11 @@ function callWithin<T>(deps: SyncDeps, attempt: Attempt, fn: (options: CallOptio
       },
       (err: unknown) => {
         if (settled) deps.logger.debug({ err, operation: attempt.operation, stage: attempt.stage }, 'vendor call failed after the attempt gave up');
-        finish(() => reject(err)); // eslint-disable-line @typescript-eslint/prefer-promise-reject-errors -- the vendor call's own rejection, passed on unchanged
+        // The client times its last attempt out at the deadline too; whichever fires first, the
+        // answer names the request's deadline.
+        const ranOut = err instanceof VendorError && err.kind === 'timeout' && deadline !== undefined && Date.now() >= deadline - 50;
+        if (ranOut) finish(() => reject(deadlineError(attempt)));
+        else finish(() => reject(err)); // eslint-disable-line @typescript-eslint/prefer-promise-reject-errors -- the vendor call's own rejection, passed on unchanged
       },
     );
   });

@@ -72,6 +72,7 @@ export async function createHarness(
       : null,
     // Short backoff keeps retry tests quick; Retry-After still decides when it is given.
     vendorRetry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 2_000 },
+    recordRetry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 },
   });
   const app = await buildServer(deps);
   await app.ready();

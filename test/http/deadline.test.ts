@@ -128,10 +128,11 @@ describe.each(TEST_DATABASES)('deadline and disconnect on %s', (kind) => {
     h.fake.admin.injectFault({ operation: 'ComputerGetByAllParameters', kind: 'status', status: 429, retryAfter: '5' });
     const res = await post('/api/threatlocker/sync-device', { computer_id: pc.computerId });
     expect(res.statusCode).toBe(500);
-    expect(res.json().code).toBe('HUB_ERR_VENDOR_TIMEOUT');
+    // Failed fast as what it is (rate limited), with the wait ThreatLocker asked for.
+    expect(res.json()).toMatchObject({ code: 'HUB_ERR_VENDOR_RATE_LIMITED', retry_after_seconds: 5 });
     expect(res.json().error).toMatch(/deadline/);
     // Answered before any retry reached the vendor.
     expect(h.fake.admin.requests().map((r) => r.status)).toEqual([429]);
-    expect((await logRows()).map((r) => [r.outcome, r.error_code])).toEqual([['vendor_error', 'HUB_ERR_VENDOR_TIMEOUT']]);
+    expect((await logRows()).map((r) => [r.outcome, r.error_code])).toEqual([['vendor_error', 'HUB_ERR_VENDOR_RATE_LIMITED']]);
   });
 });
