@@ -79,7 +79,7 @@ async function fullScanSync(deps: Deps, computerId: string): Promise<void> {
   if (!found) throw new Error(`baseline did not find ${computerId}`);
   const n = normalizeThreatLockerComputer(found);
   if (!n.ok) throw new Error(n.error.message);
-  await replaceDeviceSnapshot(deps.db, deps.vendorIds.ThreatLocker, deps.clock.today(), n.device, 'sync');
+  await replaceDeviceSnapshot(deps.db, deps.vendorIds.threatlocker, deps.clock.today(), n.device, 'sync');
 }
 
 /**
@@ -129,7 +129,7 @@ async function measurePort(
   const dbOnce = async (computer: ThreatLockerComputer) => {
     const n = normalizeThreatLockerComputer(computer);
     if (!n.ok) throw new Error(n.error.message);
-    await writeAndRecord(deps.db, replaceDeviceSnapshotStatement(deps.vendorIds.ThreatLocker, date, n.device, 'sync'), {
+    await writeAndRecord(deps.db, replaceDeviceSnapshotStatement(deps.vendorIds.threatlocker, date, n.device, 'sync'), {
       operation: 'sync',
       requested_at: new Date(),
       requested_computer_id: String(computer.computerId),

@@ -95,7 +95,7 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
           ...ninjaConfig,
           // Only the refresh-token grant spends anything; client credentials need no shared store.
           tokenStore:
-            ninjaConfig.refreshToken === undefined ? undefined : databaseTokenStore(database, vendorIds.Ninja, ninjaConfig.refreshToken, () => clock.now()),
+            ninjaConfig.refreshToken === undefined ? undefined : databaseTokenStore(database, vendorIds.ninja, ninjaConfig.refreshToken, () => clock.now()),
           logger,
           retry: options.vendorRetry,
         })

@@ -63,12 +63,12 @@ export async function startDemoVendors(logger: Logger, config: Config): Promise<
       'NINJA_CLIENT_ID and NINJA_CLIENT_SECRET, point DATA_DIR or DATABASE_URL at a database of their own, then restart.',
   );
   const keys: DemoKeys = {
-    ThreatLocker: tl.admin.list().flatMap((row) => {
+    threatlocker: tl.admin.list().flatMap((row) => {
       const r = normalizeThreatLockerComputer({ ...row });
       return r.ok ? [r.device.vendorDeviceKey] : [];
     }),
     // NinjaOne's identity key is the device id as text (vendors/ninja/normalize.ts).
-    Ninja: ninja.admin.list().map((d) => String(d.id)),
+    ninja: ninja.admin.list().map((d) => String(d.id)),
   };
   return {
     threatlocker: { baseUrl: tl.baseUrl, apiKey: tl.apiKey, organizationId: undefined, timeoutMs: config.threatlockerTimeoutMs },
@@ -125,10 +125,10 @@ async function foreignData(db: Kysely<DB>, vendorIds: VendorIds, keys: DemoKeys)
   if (Number(cliRuns.n) > 0) found.push(`${cliRuns.n} collection runs started from the command line`);
   const identities = await sql<{ n: string }>`
     SELECT count(*) AS n FROM device_identity i
-     WHERE NOT (i.vendor_id = ${vendorIds.ThreatLocker}
-                AND i.vendor_device_key IN (SELECT jsonb_array_elements_text(${JSON.stringify(keys.ThreatLocker)}::jsonb)))
-       AND NOT (i.vendor_id = ${vendorIds.Ninja}
-                AND i.vendor_device_key IN (SELECT jsonb_array_elements_text(${JSON.stringify(keys.Ninja)}::jsonb)))`.execute(db);
+     WHERE NOT (i.vendor_id = ${vendorIds.threatlocker}
+                AND i.vendor_device_key IN (SELECT jsonb_array_elements_text(${JSON.stringify(keys.threatlocker)}::jsonb)))
+       AND NOT (i.vendor_id = ${vendorIds.ninja}
+                AND i.vendor_device_key IN (SELECT jsonb_array_elements_text(${JSON.stringify(keys.ninja)}::jsonb)))`.execute(db);
   const n = Number(identities.rows[0]?.n ?? 0);
   if (n > 0) found.push(`${n} devices that are not in the demo catalogue`);
   return found;
@@ -152,7 +152,7 @@ export async function claimDatabase(db: Kysely<DB>, mode: DatabaseMode, vendorId
   let mark = await currentMode(db);
   if (!mark) {
     if (mode === 'demo') {
-      const found = await foreignData(db, vendorIds, demoKeys ?? { ThreatLocker: [], Ninja: [] });
+      const found = await foreignData(db, vendorIds, demoKeys ?? { threatlocker: [], ninja: [] });
       if (found.length > 0) {
         throw refusal(
           `Demo mode refused: this database holds data that is not the demo's (${found.join('; ')}). Demo mode runs ` +

@@ -12,7 +12,7 @@ import type { CollectorSource } from './runner.js';
 
 export function ninjaSource(client: Pick<NinjaClient, 'list' | 'listOrganizations' | 'listLocations'>, logger: Logger): CollectorSource {
   return {
-    vendor: 'Ninja',
+    vendor: 'ninja',
     async *pages(signal) {
       const [organizations, locations] = await Promise.all([client.listOrganizations({ signal }), client.listLocations({ signal })]);
       for await (const rows of client.list(NINJA_PAGE_SIZE, { signal })) {

@@ -21,19 +21,19 @@ import { sql, type Kysely, type Transaction, type UpdateObject } from 'kysely';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { ACTIVE_JOB_STATUSES, type DB, type JobBatchRow, type JobRunRow, type JobStatus } from '../db/schema.js';
-import type { VendorIds } from '../inventory/vendors.js';
+import type { VendorIds, VendorKey } from '../inventory/vendors.js';
 import { VendorError } from '../vendors/http.js';
 import { collect, CollectorStopped, type CollectionProgress, type CollectionResult, type CollectorSource } from './runner.js';
 
-export const COLLECTORS = ['ninja', 'threatlocker'] as const;
-export type CollectorName = (typeof COLLECTORS)[number];
+/** One collector per vendor, named by the vendor's key. */
+export const COLLECTORS = ['ninja', 'threatlocker'] as const satisfies readonly VendorKey[];
+export type CollectorName = VendorKey;
 
 /** Job names as the existing dashboards know them. */
 export const JOB_NAMES: Readonly<Record<CollectorName, string>> = {
   ninja: 'ninja-collector',
   threatlocker: 'threatlocker-collector',
 };
-const VENDOR_OF: Readonly<Record<CollectorName, 'Ninja' | 'ThreatLocker'>> = { ninja: 'Ninja', threatlocker: 'ThreatLocker' };
 const ID_PREFIX: Readonly<Record<CollectorName, string>> = { ninja: 'ni', threatlocker: 'th' };
 
 export type RunTrigger = 'api' | 'schedule' | 'cli' | 'demo';
@@ -462,7 +462,7 @@ export class CollectorRuns {
         const source = (this.deps.sources[name] as () => CollectorSource)();
         result = await collect(db, source, {
           jobId: job.job_id,
-          vendorId: vendorIds[VENDOR_OF[name]],
+          vendorId: vendorIds[name],
           date: job.snapshot_date as string,
           force: job.forced,
           dryRun: job.dry_run,

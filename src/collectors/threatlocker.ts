@@ -22,7 +22,7 @@ const MAX_PASSES = 2;
 
 export function threatlockerSource(client: Pick<ThreatLockerClient, 'list'>, logger: Logger): CollectorSource {
   return {
-    vendor: 'ThreatLocker',
+    vendor: 'threatlocker',
     async *pages(signal) {
       try {
         yield* readFleet(client, logger, signal);

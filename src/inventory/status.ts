@@ -9,9 +9,11 @@ import { sql, type Kysely } from 'kysely';
 import type { Clock } from '../clock.js';
 import { addDays } from '../clock.js';
 import type { DB } from '../db/schema.js';
-import type { VendorIds, VendorKey } from './vendors.js';
+import { VENDOR_LABELS, type VendorIds, type VendorKey } from './vendors.js';
 
-const VENDORS: readonly VendorKey[] = ['Ninja', 'ThreatLocker'];
+const VENDORS: readonly VendorKey[] = ['ninja', 'threatlocker'];
+/** The upstream report keys its per-vendor blocks by these labels. */
+type Label = (typeof VENDOR_LABELS)[VendorKey];
 /** How far back a day with both vendors' collections is looked for. */
 const MATCHING_LOOKBACK_DAYS = 7;
 
@@ -41,8 +43,8 @@ export async function inventoryStatus(db: Kysely<DB>, clock: Clock, vendorIds: V
     .execute();
   const latestOf = (v: VendorKey) => latest.find((r) => r.vendor_id === vendorIds[v])?.latest ?? null;
 
-  const deviceCounts = {} as Record<VendorKey, number>;
-  const vendorStatus = {} as Record<VendorKey, { latest_date: string | null; freshness_status: Freshness; freshness_message: string; days_old: number | null }>;
+  const deviceCounts = {} as Record<Label, number>;
+  const vendorStatus = {} as Record<Label, { latest_date: string | null; freshness_status: Freshness; freshness_message: string; days_old: number | null }>;
   const warnings: string[] = [];
   for (const v of VENDORS) {
     const date = latestOf(v);
@@ -56,12 +58,13 @@ export async function inventoryStatus(db: Kysely<DB>, clock: Clock, vendorIds: V
         .executeTakeFirst();
       count = r?.device_count ?? 0;
     }
-    deviceCounts[v] = count;
+    const label = VENDOR_LABELS[v];
+    deviceCounts[label] = count;
     const daysOld = date ? daysBetween(date, today) : null;
     const f = freshness(daysOld);
-    vendorStatus[v] = { latest_date: date, freshness_status: f.status, freshness_message: f.message, days_old: daysOld };
-    if (f.status === 'stale' || f.status === 'very_stale') warnings.push(`${v} data is ${daysOld} days old`);
-    if (f.status === 'no_data') warnings.push(`${v} has no collected data`);
+    vendorStatus[label] = { latest_date: date, freshness_status: f.status, freshness_message: f.message, days_old: daysOld };
+    if (f.status === 'stale' || f.status === 'very_stale') warnings.push(`${label} data is ${daysOld} days old`);
+    if (f.status === 'no_data') warnings.push(`${label} has no collected data`);
   }
 
   const since = addDays(today, -MATCHING_LOOKBACK_DAYS);
@@ -69,7 +72,7 @@ export async function inventoryStatus(db: Kysely<DB>, clock: Clock, vendorIds: V
     SELECT max(snapshot_date) AS d FROM (
       SELECT snapshot_date FROM snapshot_day
        WHERE collected_at IS NOT NULL AND snapshot_date >= ${since}::date AND snapshot_date <= ${today}::date
-         AND vendor_id IN (${vendorIds.Ninja}, ${vendorIds.ThreatLocker})
+         AND vendor_id IN (${vendorIds.ninja}, ${vendorIds.threatlocker})
        GROUP BY snapshot_date HAVING count(DISTINCT vendor_id) = 2) days`.execute(db);
   const matchDate = matching.rows[0]?.d ?? null;
   const dataStatus: { status: 'current' | 'stale_data' | 'out_of_sync'; message: string; latest_date: string | null } = !matchDate

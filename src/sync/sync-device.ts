@@ -208,7 +208,7 @@ export async function storeComputer(
   if (attempt.limits.signal?.aborted) throw new AttemptCancelled();
   let written;
   try {
-    written = await writeAndRecord(deps.db, replaceDeviceSnapshotStatement(deps.vendorIds.ThreatLocker, date, device, 'sync', resolved.readAt), {
+    written = await writeAndRecord(deps.db, replaceDeviceSnapshotStatement(deps.vendorIds.threatlocker, date, device, 'sync', resolved.readAt), {
       operation: attempt.operation,
       requested_at: attempt.startedAt,
       requested_computer_id: attempt.ref.computerId ?? null,

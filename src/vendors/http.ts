@@ -27,6 +27,10 @@ import { Agent, request } from 'undici';
 import type { Logger } from 'pino';
 import { HubError, type ErrorCode } from '../errors.js';
 
+/**
+ * The vendor's name as people read it, in messages and error details only; code names vendors
+ * by `VendorKey` (`threatlocker`, `ninja`).
+ */
 export type VendorName = 'ThreatLocker' | 'NinjaOne';
 
 export type VendorFailureKind =

@@ -52,7 +52,7 @@ describe.each(TEST_DATABASES)('demo and real databases on %s', (kind) => {
     database = await openTestDatabase(kind);
     // The demo's own catalogue (as demo mode starts it): its devices are the demo's.
     fake = await startFakeThreatLocker({ seed: DEMO_SEED, fleetSize: DEMO_FLEET_SIZE });
-    demoKeys = { ThreatLocker: fake.admin.list().map((c) => String(c.computerId).toLowerCase()), Ninja: [] };
+    demoKeys = { threatlocker: fake.admin.list().map((c) => String(c.computerId).toLowerCase()), ninja: [] };
   }, 180_000);
   afterAll(async () => {
     for (const d of opened) await d.close();

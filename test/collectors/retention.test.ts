@@ -26,7 +26,7 @@ describe.each(TEST_DATABASES)('retention on %s', (kind) => {
       for (const n of [1, 2]) {
         const r = normalizeThreatLockerComputer({ computerId: `0000000${n}-1111-4222-8333-944455556666`, hostname: `H${n}` });
         if (!r.ok) throw new Error('bad fixture');
-        await replaceDeviceSnapshot(db.db, vendors.ThreatLocker, date, r.device, date === '2026-04-30' && n === 2 ? 'sync' : 'collector');
+        await replaceDeviceSnapshot(db.db, vendors.threatlocker, date, r.device, date === '2026-04-30' && n === 2 ? 'sync' : 'collector');
       }
     }
   });

@@ -108,7 +108,7 @@ describe.each(TEST_DATABASES)('collector runs on %s', (kind) => {
   async function stage(jobId: string, rows: number) {
     for (let i = 0; i < rows; i++) {
       await sql`INSERT INTO collector_staging (job_id, vendor_device_key, id, snapshot_date, vendor_id, device_identity_id, hostname, canonical_hostname, raw, source, written_at)
-                VALUES (${jobId}, ${`key-${i}`}, 0, ${TEST_TODAY}::date, ${h.deps.vendorIds.ThreatLocker}, 0, ${`pc-${i}`}, ${`pc-${i}`}, '{}'::jsonb, 'collector', now())`.execute(h.deps.db);
+                VALUES (${jobId}, ${`key-${i}`}, 0, ${TEST_TODAY}::date, ${h.deps.vendorIds.threatlocker}, 0, ${`pc-${i}`}, ${`pc-${i}`}, '{}'::jsonb, 'collector', now())`.execute(h.deps.db);
     }
   }
 
@@ -212,7 +212,7 @@ describe.each(TEST_DATABASES)('collector runs on %s', (kind) => {
       let locked!: () => void;
       const isLocked = new Promise<void>((r) => (locked = r));
       const holder = h.deps.db.transaction().execute(async (tx) => {
-        await sql`SELECT pg_advisory_xact_lock(${sql.lit(SNAPSHOT_WRITE_LOCK)}, ${h.deps.vendorIds.ThreatLocker}::integer)`.execute(tx);
+        await sql`SELECT pg_advisory_xact_lock(${sql.lit(SNAPSHOT_WRITE_LOCK)}, ${h.deps.vendorIds.threatlocker}::integer)`.execute(tx);
         locked();
         await lockHeld;
       });

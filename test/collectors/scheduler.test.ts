@@ -26,7 +26,7 @@ describe.each(TEST_DATABASES)('scheduler on %s', (kind) => {
 
   /** A hub process's runs on the shared database, collecting an empty ThreatLocker tenant. */
   async function processRuns() {
-    const empty: CollectorSource = { vendor: 'ThreatLocker', async *pages() {} };
+    const empty: CollectorSource = { vendor: 'threatlocker', async *pages() {} };
     return new CollectorRuns({
       db: db.db,
       clock: fixedClock('2026-03-10T07:10:05Z', 'America/Chicago'),

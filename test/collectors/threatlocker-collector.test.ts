@@ -242,7 +242,7 @@ describe.each(TEST_DATABASES)('ThreatLocker collector on %s', (kind) => {
     const pc = withId(h.fake.admin.list().find((c) => !c.isDeleted)!);
     h.fake.admin.rename(pc.computerId, 'Collected name');
     await run();
-    const tl = h.deps.vendorIds.ThreatLocker;
+    const tl = h.deps.vendorIds.threatlocker;
     if (h.kind === 'pglite') {
       // PGlite has one connection: the database runs one transaction at a time, so a swap can
       // never be held open while a sync waits on it, and there is no lock to observe (the

@@ -56,13 +56,13 @@ describe.each(TEST_DATABASES)('store on %s', (kind) => {
   });
 
   it('resolves vendor ids by name', () => {
-    expect(vendors.ThreatLocker).not.toBe(vendors.Ninja);
-    expect(Number.isInteger(vendors.ThreatLocker)).toBe(true);
+    expect(vendors.threatlocker).not.toBe(vendors.ninja);
+    expect(Number.isInteger(vendors.threatlocker)).toBe(true);
   });
 
   it('replace_device_snapshot writes every snapshot column', async () => {
     const device = fullDevice(ID(1));
-    await replaceDeviceSnapshot(db.db, vendors.ThreatLocker, '2026-03-10', device, 'sync');
+    await replaceDeviceSnapshot(db.db, vendors.threatlocker, '2026-03-10', device, 'sync');
     const row = await db.db.selectFrom('device_snapshot').selectAll().executeTakeFirstOrThrow();
     // Every column is either one of the device's attributes (null exactly when the attribute
     // is) or bookkeeping that is always set: nothing is silently dropped.
@@ -105,16 +105,16 @@ describe.each(TEST_DATABASES)('store on %s', (kind) => {
 
     /** Yesterday, today (collected 1–3, synced 4 late and 5 early), and NinjaOne's today. */
     async function seed() {
-      for (const n of [1, 2, 3]) await replaceDeviceSnapshot(db.db, vendors.ThreatLocker, '2026-03-09', named(n, `yesterday ${n}`), 'collector', at(0));
-      for (const n of [1, 2, 3]) await replaceDeviceSnapshot(db.db, vendors.ThreatLocker, DAY, named(n, `old ${n}`), 'collector', at(1));
-      await replaceDeviceSnapshot(db.db, vendors.ThreatLocker, DAY, named(4, 'synced after the collection read'), 'sync', at(30));
-      await replaceDeviceSnapshot(db.db, vendors.ThreatLocker, DAY, named(5, 'synced before the collection read'), 'sync', at(5));
-      for (const n of [1, 7]) await replaceDeviceSnapshot(db.db, vendors.Ninja, DAY, named(n, `ninja ${n}`), 'collector', at(1));
+      for (const n of [1, 2, 3]) await replaceDeviceSnapshot(db.db, vendors.threatlocker, '2026-03-09', named(n, `yesterday ${n}`), 'collector', at(0));
+      for (const n of [1, 2, 3]) await replaceDeviceSnapshot(db.db, vendors.threatlocker, DAY, named(n, `old ${n}`), 'collector', at(1));
+      await replaceDeviceSnapshot(db.db, vendors.threatlocker, DAY, named(4, 'synced after the collection read'), 'sync', at(30));
+      await replaceDeviceSnapshot(db.db, vendors.threatlocker, DAY, named(5, 'synced before the collection read'), 'sync', at(5));
+      for (const n of [1, 7]) await replaceDeviceSnapshot(db.db, vendors.ninja, DAY, named(n, `ninja ${n}`), 'collector', at(1));
     }
 
     /** A collection of devices 1, 2, 4, 5 and 6 (new), read at 0:00:10. */
     async function load(jobId: string): Promise<LoadTarget> {
-      const t: LoadTarget = { table: await createLoadTable(db.db, vendors.ThreatLocker, DAY, jobId), jobId, vendorId: vendors.ThreatLocker, date: DAY };
+      const t: LoadTarget = { table: await createLoadTable(db.db, vendors.threatlocker, DAY, jobId), jobId, vendorId: vendors.threatlocker, date: DAY };
       await loadPage(db.db, t, [named(1, 'new 1'), named(2, 'new 2'), named(4, 'collected 4')], at(10));
       await loadPage(db.db, t, [named(5, 'collected 5'), named(6, 'new 6'), named(2, 'new 2, read again')], at(10));
       await prepareLoadedDay(db.db, t);
@@ -123,32 +123,32 @@ describe.each(TEST_DATABASES)('store on %s', (kind) => {
 
     it('replaces exactly the vendor day, keeping syncs that read the vendor after the collection', async () => {
       await seed();
-      const yesterday = await day(vendors.ThreatLocker, '2026-03-09');
-      const ninja = await day(vendors.Ninja, DAY);
+      const yesterday = await day(vendors.threatlocker, '2026-03-09');
+      const ninja = await day(vendors.ninja, DAY);
       const t = await load('th_test0001');
       const swap = await swapInDay(db.db, t, at(9), 5);
       expect(swap).toMatchObject({ devices: 5, keptSyncs: 1 });
-      expect((await day(vendors.ThreatLocker, DAY)).map((r) => [r.vendor_device_key, r.display_name, r.source])).toEqual([
+      expect((await day(vendors.threatlocker, DAY)).map((r) => [r.vendor_device_key, r.display_name, r.source])).toEqual([
         [ID(1), 'new 1', 'collector'],
         [ID(2), 'new 2, read again', 'collector'],
         [ID(4), 'synced after the collection read', 'sync'],
         [ID(5), 'collected 5', 'collector'],
         [ID(6), 'new 6', 'collector'],
       ]);
-      expect(await day(vendors.ThreatLocker, '2026-03-09')).toEqual(yesterday);
-      expect(await day(vendors.Ninja, DAY)).toEqual(ninja);
+      expect(await day(vendors.threatlocker, '2026-03-09')).toEqual(yesterday);
+      expect(await day(vendors.ninja, DAY)).toEqual(ninja);
       const summary = await db.db.selectFrom('snapshot_day').selectAll().where('snapshot_date', '=', DAY).orderBy('vendor_id').execute();
       expect(summary.map((r) => [r.vendor_id, r.device_count, r.collected_devices, r.collected_at !== null])).toEqual(
         [
-          [vendors.ThreatLocker, 5, 5, true],
-          [vendors.Ninja, 2, 2, true],
+          [vendors.threatlocker, 5, 5, true],
+          [vendors.ninja, 2, 2, true],
         ].sort((a, b) => Number(a[0]) - Number(b[0])),
       );
       // The new identity exists; the load table became the day's partition.
       expect(await db.db.selectFrom('device_identity').select('vendor_device_key').where('vendor_device_key', '=', ID(6)).execute()).toHaveLength(1);
       const tables = await sql<{ relname: string; relispartition: boolean }>`
-        SELECT relname, relispartition FROM pg_class WHERE relname LIKE ${`device_snapshot_v${vendors.ThreatLocker}_20260310%`} AND relkind = 'r'`.execute(db.db);
-      expect(tables.rows).toEqual([{ relname: `device_snapshot_v${vendors.ThreatLocker}_20260310`, relispartition: true }]);
+        SELECT relname, relispartition FROM pg_class WHERE relname LIKE ${`device_snapshot_v${vendors.threatlocker}_20260310%`} AND relkind = 'r'`.execute(db.db);
+      expect(tables.rows).toEqual([{ relname: `device_snapshot_v${vendors.threatlocker}_20260310`, relispartition: true }]);
     });
 
     it('a swap that fails midway changes nothing', async () => {
@@ -169,9 +169,9 @@ describe.each(TEST_DATABASES)('store on %s', (kind) => {
       expect(await all()).toBe(before);
       expect(await db.db.selectFrom('snapshot_day').selectAll().orderBy('vendor_id').orderBy('snapshot_date').execute()).toEqual(summaryBefore);
       const tables = await sql<{ relname: string; relispartition: boolean }>`
-        SELECT relname, relispartition FROM pg_class WHERE relname LIKE ${`device_snapshot_v${vendors.ThreatLocker}_20260310%`} AND relkind = 'r' ORDER BY relname`.execute(db.db);
+        SELECT relname, relispartition FROM pg_class WHERE relname LIKE ${`device_snapshot_v${vendors.threatlocker}_20260310%`} AND relkind = 'r' ORDER BY relname`.execute(db.db);
       expect(tables.rows).toEqual([
-        { relname: `device_snapshot_v${vendors.ThreatLocker}_20260310`, relispartition: true },
+        { relname: `device_snapshot_v${vendors.threatlocker}_20260310`, relispartition: true },
         { relname: t.table, relispartition: false },
       ]);
     });
@@ -179,10 +179,10 @@ describe.each(TEST_DATABASES)('store on %s', (kind) => {
 
   it('a sync never replaces a collected row that read the vendor after it', async () => {
     const at = (s: number) => new Date(Date.UTC(2026, 2, 10, 2, 0, s));
-    await replaceDeviceSnapshot(db.db, vendors.ThreatLocker, '2026-03-10', fullDevice(ID(1), { computerName: 'collected' }), 'collector', at(10));
-    const late = await replaceDeviceSnapshot(db.db, vendors.ThreatLocker, '2026-03-10', fullDevice(ID(1), { computerName: 'stale sync' }), 'sync', at(5));
+    await replaceDeviceSnapshot(db.db, vendors.threatlocker, '2026-03-10', fullDevice(ID(1), { computerName: 'collected' }), 'collector', at(10));
+    const late = await replaceDeviceSnapshot(db.db, vendors.threatlocker, '2026-03-10', fullDevice(ID(1), { computerName: 'stale sync' }), 'sync', at(5));
     expect(late).toMatchObject({ superseded: true, previousDisplayName: 'collected', replacedExisting: false });
-    const fresh = await replaceDeviceSnapshot(db.db, vendors.ThreatLocker, '2026-03-10', fullDevice(ID(1), { computerName: 'fresh sync' }), 'sync', at(20));
+    const fresh = await replaceDeviceSnapshot(db.db, vendors.threatlocker, '2026-03-10', fullDevice(ID(1), { computerName: 'fresh sync' }), 'sync', at(20));
     expect(fresh).toMatchObject({ superseded: false, previousDisplayName: 'collected', replacedExisting: true });
     expect(await db.db.selectFrom('device_snapshot').select(['display_name', 'source']).execute()).toEqual([{ display_name: 'fresh sync', source: 'sync' }]);
   });
@@ -191,7 +191,7 @@ describe.each(TEST_DATABASES)('store on %s', (kind) => {
     // PGlite runs one statement at a time: concurrent writes of one device cannot happen there.
     it('sync history lists concurrent writes of one device in the order they were applied', async () => {
       const N = 8; // writers queued at once on the device's row lock
-      await replaceDeviceSnapshot(db.db, vendors.ThreatLocker, '2026-03-10', fullDevice(ID(1), { computerName: 'v0' }), 'sync');
+      await replaceDeviceSnapshot(db.db, vendors.threatlocker, '2026-03-10', fullDevice(ID(1), { computerName: 'v0' }), 'sync');
       const writes: Promise<unknown>[] = [];
       await db.db.transaction().execute(async (tx) => {
         // Holding the device's identity row queues every write of it; they are released at once.
@@ -199,7 +199,7 @@ describe.each(TEST_DATABASES)('store on %s', (kind) => {
         for (let i = 1; i <= N; i++) {
           const device = fullDevice(ID(1), { computerName: `v${i}` });
           writes.push(
-            writeAndRecord(db.db, replaceDeviceSnapshotStatement(vendors.ThreatLocker, '2026-03-10', device, 'sync'), {
+            writeAndRecord(db.db, replaceDeviceSnapshotStatement(vendors.threatlocker, '2026-03-10', device, 'sync'), {
               operation: 'sync',
               requested_at: new Date('2026-03-10T15:00:00Z'),
               requested_computer_id: ID(1),

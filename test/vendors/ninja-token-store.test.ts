@@ -27,7 +27,7 @@ describe.each(TEST_DATABASES)('NinjaOne token store on %s', (kind) => {
     // The test database URL carries no password, so its printable location is the URL itself.
     other = kind === 'postgres' ? await openDatabase({ databaseUrl: database.location, poolSize: 4 }) : database;
     fake = await startFakeNinja({ devices: [] });
-    ninjaId = (await loadVendorIds(database.db)).Ninja;
+    ninjaId = (await loadVendorIds(database.db)).ninja;
   });
   afterAll(async () => {
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- undefined when beforeAll failed; the declared type cannot say so

@@ -31,7 +31,7 @@ const queues = new WeakMap<object, ReturnType<typeof serialQueue>>();
 
 /**
  * @example
- *   const store = databaseTokenStore(database, vendorIds.Ninja, config.ninja.refreshToken, () => clock.now());
+ *   const store = databaseTokenStore(database, vendorIds.ninja, config.ninja.refreshToken, () => clock.now());
  *   new NinjaClient({ ...config.ninja, tokenStore: store, logger });
  */
 export function databaseTokenStore(
