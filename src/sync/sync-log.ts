@@ -4,16 +4,12 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { DB, NewDeviceSyncLog } from '../db/schema.js';
 import type { ReplaceSnapshotRow } from '../inventory/store.js';
+import { pgSafeText } from '../vendors/values.js';
 
 /**
- * Text as PostgreSQL can store it: NUL removed (text cannot hold it) and unpaired UTF-16
- * surrogates removed (they have no UTF-8 form). The log records what was asked, even when what
- * was asked — through the CLI, or a vendor's error text — carries such characters.
+ * Every text field made storable (see pgSafeText): the log records what was asked, even when
+ * what was asked — through the CLI, or a vendor's error text — carries NUL or lone surrogates.
  */
-export function pgSafeText(value: string): string {
-  return value.replace(/\u0000|\p{Cs}/gu, '');
-}
-
 function pgSafeEntry<T extends object>(entry: T): T {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(entry)) out[k] = typeof v === 'string' ? pgSafeText(v) : v;
@@ -42,8 +38,7 @@ export async function writeAndRecord(
   write: RawBuilder<ReplaceSnapshotRow>,
   entry: SuccessEntry,
 ): Promise<ReplaceSnapshotRow & { sync_id: number }> {
-  const { elapsed_ms, previous_display_name: previousName, ...fields } = pgSafeEntry(entry);
-  const previous_display_name = typeof previousName === 'string' ? pgSafeText(previousName) : previousName;
+  const { elapsed_ms, previous_display_name, ...fields } = pgSafeEntry(entry);
   const columns = Object.keys(fields) as (keyof typeof fields)[];
   const previous = previous_display_name === undefined ? sql`(SELECT previous_display_name FROM w)` : sql`${previous_display_name}`;
   // VALUES (not INSERT … SELECT) so that each parameter takes its column's type.
