@@ -41,7 +41,7 @@ try {
     const job = jobs[0]!;
     if (job.status !== 'completed') throw new Error(`${job.job_name} ${job.status}: ${job.message}`);
     const done = lines.filter((l) => l.msg === 'collector run completed').pop();
-    runs.push({ label, devices: job.devices_written, ms, lockMs: done?.lockMs ?? done?.swapMs, pages: job.pages_fetched });
+    runs.push({ label, devices: job.devices_written, ms, lockMs: done?.lockMs ?? done?.swapMs, swapMs: done?.swapMs, phases: done?.phases, pages: job.pages_fetched });
   }
   process.stdout.write(`${JSON.stringify({ collector, size, db: dbKind, runs, maxRssMb: process.resourceUsage().maxRSS / 1024 })}\n`);
 } finally {

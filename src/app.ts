@@ -102,6 +102,7 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
       : undefined;
     const runs = new CollectorRuns({
       db: database.db,
+      copy: database.copyInto,
       clock,
       logger,
       vendorIds,

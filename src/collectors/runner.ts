@@ -2,8 +2,9 @@
  * One collection of one vendor's whole fleet for one day, with the guarantees that keep the
  * daily picture trustworthy:
  *
- *  - pages are written as they arrive, once, into the run's own new day table (memory stays
- *    bounded by two pages); nobody sees it until it is swapped in;
+ *  - pages are written as they arrive, once, by COPY, into the run's own new day table (memory
+ *    stays bounded by three pages and the fleet's identity ids); nobody sees it until it is
+ *    swapped in;
  *  - only after the whole fetch succeeded and passed the guard does one short transaction swap
  *    it in as the vendor's day (src/inventory/day-swap.ts, the store's whole-day write);
  *  - any failure, cancellation or refusal before that leaves every earlier snapshot exactly as
@@ -17,14 +18,15 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import type { CopyInto } from '../db/copy.js';
 import type { DB } from '../db/schema.js';
 import {
-  advanceLastSeen,
+  beginLoad,
   clearStaging,
   countLoaded,
-  createLoadTable,
   dropLoadTable,
-  loadPage,
+  planPage,
+  writePage,
   prepareLoadedDay,
   swapInDay,
   RunNoLongerRunning,
@@ -82,6 +84,21 @@ export interface CollectionResult {
   readonly swapMs: number;
   /** How long the swap held the vendor's snapshot-write lock (what syncs waited at most). */
   readonly lockMs: number;
+  /** Where the run's time went, in ms (the benchmark prints it; logged with the run). */
+  readonly phases: CollectionPhases;
+}
+
+export interface CollectionPhases {
+  /** Waiting for the vendor's next page (time the writes did not hide). */
+  readonly fetchWaitMs: number;
+  /** Building pages' COPY input (ids reserved for new devices included). */
+  readonly planMs: number;
+  /** Waiting for the database to take a page (time the fetch did not hide). */
+  readonly writeWaitMs: number;
+  /** Registering new identities, indexes, statistics (prepareLoadedDay). */
+  readonly prepareMs: number;
+  /** After the swap: last-seen dates and the identities' statistics. */
+  readonly afterMs: number;
 }
 
 export type CollectorFailureKind = 'cancelled' | 'implausible';
@@ -131,41 +148,69 @@ export function plausibility(current: number, previous: number | null, maxDropPe
   };
 }
 
+function rounded(p: CollectionPhases): CollectionPhases {
+  return Object.fromEntries(Object.entries(p).map(([k, v]) => [k, Math.round(v as number)])) as unknown as CollectionPhases;
+}
+
 /** Runs one collection. Throws VendorError, CollectorStopped or a database error on failure. */
-export async function collect(db: Kysely<DB>, source: CollectorSource, o: CollectOptions): Promise<CollectionResult> {
+export async function collect(db: Kysely<DB>, copy: CopyInto, source: CollectorSource, o: CollectOptions): Promise<CollectionResult> {
   // Wall-clock time, as sync-device stamps its own vendor reads: freshness compares the two.
   const fetchStartedAt = new Date();
   const progress = { pages: 0, fetched: 0, skipped: 0, total: null as number | null };
   let stopSource = () => {};
   let target: LoadTarget | undefined;
+  /** The page being written, if any (see the pipeline below). */
+  let writing: Promise<void> | undefined;
   let swapped = false;
+  const phases = { fetchWaitMs: 0, planMs: 0, writeWaitMs: 0, prepareMs: 0, afterMs: 0 };
   try {
-    target = { table: await createLoadTable(db, o.vendorId, o.date, o.jobId), jobId: o.jobId, vendorId: o.vendorId, date: o.date };
-    // One page of lookahead: the next page is fetched while this one is written. A page's
-    // read time is when it was asked for (the source requests it when resumed).
+    target = await beginLoad(db, o.vendorId, o.date, o.jobId);
+    const into = target;
+    // A pipeline: while one page is written, the next one's COPY input is built and the one
+    // after it is fetched; at most three pages are in memory. Writes go one at a time, in page
+    // order. A page's read time is when it was asked for (the source requests it when resumed).
     const pages = source.pages(o.signal)[Symbol.asyncIterator]();
     let requestedAt = new Date();
     let next = pages.next();
     stopSource = () => {
       pages.return?.(undefined).catch(() => undefined);
     };
+    /** Counts a page once it is written (the progress a run reports is what is stored). */
+    const written = async (page: CollectedPage) => {
+      progress.pages++;
+      progress.fetched += page.devices.length;
+      progress.skipped += page.skipped;
+      if (page.total !== undefined) progress.total = page.total;
+      await o.onProgress({ ...progress });
+    };
+    /** Waits for the page being written. */
+    const settleWrite = async () => {
+      const started = performance.now();
+      await writing;
+      writing = undefined;
+      phases.writeWaitMs += performance.now() - started;
+    };
     for (;;) {
+      const waitStarted = performance.now();
       const current = await next;
+      phases.fetchWaitMs += performance.now() - waitStarted;
       if (current.done) break;
       const readAt = requestedAt;
       requestedAt = new Date();
       next = pages.next();
       // A rejected lookahead is awaited (and thrown) on the next turn; until then it is handled.
       next.catch(() => undefined);
-      const page = current.value;
       if (o.signal.aborted) throw new CollectorStopped('cancelled', 'cancelled');
-      await loadPage(db, target, page.devices, readAt);
-      progress.pages++;
-      progress.fetched += page.devices.length;
-      progress.skipped += page.skipped;
-      if (page.total !== undefined) progress.total = page.total;
-      await o.onProgress({ ...progress });
+      const planStarted = performance.now();
+      const plan = await planPage(db, into, current.value.devices, readAt);
+      phases.planMs += performance.now() - planStarted;
+      await settleWrite();
+      const page = current.value;
+      writing = writePage(db, copy, into, plan).then(() => written(page));
+      // A failed write is thrown by settleWrite; until then it is handled.
+      writing.catch(() => undefined);
     }
+    await settleWrite();
     if (o.signal.aborted) throw new CollectorStopped('cancelled', 'cancelled');
     const fetched = await countLoaded(db, target);
     const previous = await previousCollectionSize(db, o.vendorId, o.date);
@@ -173,20 +218,23 @@ export async function collect(db: Kysely<DB>, source: CollectorSource, o: Collec
     if (!guard.ok && !o.force) throw new CollectorStopped('implausible', guard.message);
     if (!guard.ok) o.logger.warn({ vendor: source.vendor, fetched, previous }, `plausibility guard overridden: ${guard.message}`);
     if (o.dryRun) {
-      return { devices: fetched, skipped: progress.skipped, pages: progress.pages, previous, written: 0, keptSyncs: 0, swapMs: 0, lockMs: 0 };
+      return { devices: fetched, skipped: progress.skipped, pages: progress.pages, previous, written: 0, keptSyncs: 0, swapMs: 0, lockMs: 0, phases: rounded(phases) };
     }
+    const prepareStarted = performance.now();
     await prepareLoadedDay(db, target);
+    phases.prepareMs = performance.now() - prepareStarted;
     const t = performance.now();
     const swap = await swapInDay(db, target, fetchStartedAt, fetched, { onlyWhileRunning: true }).catch((err: unknown) => {
       throw err instanceof RunNoLongerRunning ? new CollectorStopped('cancelled', err.message) : err;
     });
     swapped = true;
     const swapMs = Math.round(performance.now() - t);
-    await advanceLastSeen(db, o.vendorId, o.date);
+    const afterStarted = performance.now();
     // Many identities may be new (a first collection): keep the planner's picture of them
     // current for the per-device lookups of sync-device. The day itself was analyzed before
     // it was swapped in.
     await sql`ANALYZE device_identity`.execute(db);
+    phases.afterMs = performance.now() - afterStarted;
     return {
       devices: fetched,
       skipped: progress.skipped,
@@ -196,9 +244,11 @@ export async function collect(db: Kysely<DB>, source: CollectorSource, o: Collec
       keptSyncs: swap.keptSyncs,
       swapMs,
       lockMs: Math.round(swap.lockMs * 10) / 10,
+      phases: rounded(phases),
     };
   } finally {
     stopSource(); // a run that stopped early must not leave the vendor source suspended
+    await writing?.catch(() => undefined); // a page still being written when the run stopped
     const loaded = target;
     await clearStaging(db, o.jobId).catch((err: unknown) => o.logger.error({ err }, 'could not clear collector staging'));
     if (loaded && !swapped) {

@@ -20,6 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { sql, type Kysely, type Transaction, type UpdateObject } from 'kysely';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
+import type { CopyInto } from '../db/copy.js';
 import { ACTIVE_JOB_STATUSES, type DB, type JobBatchRow, type JobRunRow, type JobStatus } from '../db/schema.js';
 import type { VendorIds, VendorKey } from '../inventory/vendors.js';
 import { VendorError } from '../vendors/http.js';
@@ -61,6 +62,8 @@ const DEFAULT_RECORD_RETRY: RecordRetry = { attempts: 12, baseDelayMs: 250, maxD
 
 export interface RunsDeps {
   readonly db: Kysely<DB>;
+  /** Bulk input into the same database (a collection's pages go in by COPY). */
+  readonly copy: CopyInto;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly vendorIds: VendorIds;
@@ -460,7 +463,7 @@ export class CollectorRuns {
       timer.unref();
       try {
         const source = (this.deps.sources[name] as () => CollectorSource)();
-        result = await collect(db, source, {
+        result = await collect(db, this.deps.copy, source, {
           jobId: job.job_id,
           vendorId: vendorIds[name],
           date: job.snapshot_date as string,

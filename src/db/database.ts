@@ -6,10 +6,14 @@
 import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
 import { Kysely, Migrator, PostgresDialect, type MigrationResultSet } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { copyStatement, type CopyInto } from './copy.js';
 import { migrations } from './migrations/index.js';
 import type { DB } from './schema.js';
 
@@ -20,6 +24,8 @@ export interface Database {
   readonly kind: DatabaseKind;
   /** Where the data lives, for start-up messages (never includes a password). */
   readonly location: string;
+  /** Bulk input into one table (see db/copy.ts); collections write their pages with it. */
+  readonly copyInto: CopyInto;
   close(): Promise<void>;
 }
 
@@ -67,7 +73,20 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     pool.on('error', lost);
     pool.on('connect', (client) => client.on('error', lost));
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
-    return { db, kind: 'postgres', location: describeDatabaseUrl(options.databaseUrl), close: () => db.destroy() };
+    const copyInto: CopyInto = async (table, columns, text) => {
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      try {
+        await pipeline(Readable.from([text]), client.query(copyFrom(copyStatement(table, columns, 'STDIN'))));
+      } catch (err) {
+        // A COPY the server refused leaves the connection usable; a broken one must not go back.
+        if (!(err instanceof pg.DatabaseError)) broken = err as Error;
+        throw err;
+      } finally {
+        client.release(broken);
+      }
+    };
+    return { db, kind: 'postgres', location: describeDatabaseUrl(options.databaseUrl), copyInto, close: () => db.destroy() };
   }
 
   const dataDir = options.dataDir && options.dataDir !== 'memory://' ? options.dataDir : undefined;
@@ -79,10 +98,16 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     });
     void pgliteTypes;
     const db = new Kysely<DB>({ dialect: new PGliteDialect(client) });
+    // PGlite has one connection, which Kysely hands out one holder at a time: the COPY runs
+    // while holding it, so it never lands inside someone else's open transaction.
+    const copyInto: CopyInto = async (table, columns, text) => {
+      await db.connection().execute(() => client.query(copyStatement(table, columns, "'/dev/blob'"), [], { blob: new Blob([text]) }));
+    };
     return {
       db,
       kind: 'pglite',
       location: dataDir ?? 'memory',
+      copyInto,
       close: async () => {
         try {
           await db.destroy();

@@ -165,10 +165,11 @@ export interface JobRunTable {
   devices_written: number | null;
 }
 
-/** Typed like device_snapshot (the swap copies columns); only these two are read directly. */
+/** A device a running collection saw first: registered under the reserved id once accepted. */
 export interface CollectorStagingTable {
   job_id: string;
   vendor_device_key: string;
+  device_identity_id: number;
 }
 
 export interface ScheduleClaimTable {

@@ -16,6 +16,7 @@
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { SNAPSHOT_WRITE_LOCK } from '../db/locks.js';
+import { copyText, type CopyInto } from '../db/copy.js';
 import type { DB } from '../db/schema.js';
 import type { NormalizedDevice } from './device.js';
 
@@ -56,98 +57,168 @@ export function columnsOfSnapshot(db: Executor): Promise<string[]> {
   return snapshotColumns;
 }
 
-/** A new, empty day table for a collection (not attached, not visible to readers). */
-export async function createLoadTable(db: Executor, vendorId: number, date: string, jobId: string): Promise<string> {
-  const table = loadTableName(vendorId, date, jobId);
-  await sql`DROP TABLE IF EXISTS ${sql.id(table)}`.execute(db);
-  await sql`SELECT create_snapshot_day_table(${vendorId}::integer, ${date}::date, ${table})`.execute(db);
-  return table;
-}
-
 export interface LoadTarget {
   readonly table: string;
   readonly jobId: string;
   readonly vendorId: number;
   readonly date: string;
+  /**
+   * The run's identities: the vendor's when the load began, plus an id reserved for each
+   * device the run saw first (vendor device key → id). Lets a page be written without a
+   * lookup, and a device seen twice in one run keep one id.
+   */
+  readonly identities: Map<string, number>;
 }
 
 /**
- * Writes one page: devices already known go straight into the load table (typed rows, their
- * identity resolved by the same statement); devices seen for the first time wait in
- * `collector_staging` until the fetch is accepted (identities are registered only then). A
- * device repeated across pages keeps its latest row. One JSON parameter per page: the server
- * unpacks it, so a page is one short statement.
+ * Begins a collection's load: a new, empty day table (not attached, not visible to readers)
+ * and the vendor's identities as they are now (a few MB for 100k devices).
  */
-export async function loadPage(db: Executor, t: LoadTarget, devices: readonly NormalizedDevice[], readAt: Date): Promise<void> {
-  if (devices.length === 0) return;
-  const byKey = new Map<string, NormalizedDevice>();
-  for (const d of devices) byKey.set(d.vendorDeviceKey, d);
-  const fixed = { snapshot_date: t.date, vendor_id: t.vendorId, source: 'collector', vendor_read_at: readAt.toISOString() };
-  const rows = [...byKey.values()].map((d) => ({ k: d.vendorDeviceKey, r: { ...d.attributes, raw: d.raw, ...fixed } }));
-  const columns = (await columnsOfSnapshot(db)).filter((c) => c !== 'id');
-  const cols = sql.join(columns.map((c) => sql.ref(c)));
-  const pcols = sql.join(columns.map((c) => (c === 'written_at' ? sql`now()` : sql.ref(`p.${c}`))));
-  const excluded = sql.join(columns.map((c) => sql.ref(`excluded.${c}`)));
-  await sql`
-    WITH input AS (
-      SELECT e->>'k' AS k, e->'r' AS r, d.id AS identity_id
-        FROM jsonb_array_elements(${JSON.stringify(rows)}::jsonb) AS e
-        LEFT JOIN device_identity d ON d.vendor_id = ${t.vendorId} AND d.vendor_device_key = e->>'k'),
-    staged AS (
-      INSERT INTO collector_staging (job_id, vendor_device_key, ${cols})
-      SELECT ${t.jobId}, i.k, ${pcols}
-        FROM input i CROSS JOIN LATERAL jsonb_populate_record(NULL::device_snapshot, i.r || '{"device_identity_id": 0}') AS p
-       WHERE i.identity_id IS NULL
-      ON CONFLICT (job_id, vendor_device_key) DO UPDATE SET (${cols}) = (${excluded}))
-    INSERT INTO ${sql.id(t.table)} (${cols})
-    SELECT ${pcols}
-      FROM input i CROSS JOIN LATERAL jsonb_populate_record(NULL::device_snapshot, i.r || jsonb_build_object('device_identity_id', i.identity_id)) AS p
-     WHERE i.identity_id IS NOT NULL
-    ON CONFLICT (snapshot_date, vendor_id, device_identity_id) DO UPDATE SET (${cols}) = (${excluded})`.execute(db);
+export async function beginLoad(db: Executor, vendorId: number, date: string, jobId: string): Promise<LoadTarget> {
+  const table = loadTableName(vendorId, date, jobId);
+  await sql`DROP TABLE IF EXISTS ${sql.id(table)}`.execute(db);
+  await sql`SELECT create_snapshot_day_table(${vendorId}::integer, ${date}::date, ${table})`.execute(db);
+  const { rows } = await sql<{ k: string; id: number }>`
+    SELECT vendor_device_key AS k, id FROM device_identity WHERE vendor_id = ${vendorId}`.execute(db);
+  return { table, jobId, vendorId, date, identities: new Map(rows.map((r) => [r.k, r.id])) };
 }
 
-/** Devices fetched so far: rows in the load table plus first-seen devices waiting in staging. */
+/**
+ * Writes one page into the run's day table, every row with its identity id. A device seen for
+ * the first time gets an id reserved from device_identity's sequence, and `collector_staging`
+ * notes it (key and id); the identity itself is registered only once the fetch is accepted
+ * (prepareLoadedDay). A device repeated within a page keeps its last row.
+ *
+ * Rows go in by COPY (one statement per table): the load is bound by how fast the database
+ * takes rows, not by statements. A device an earlier page of the run already wrote (the
+ * vendor's paging shifted under a changing fleet) makes the COPY fail whole on the table's
+ * unique key; that page is then written by {@link upsertPage}, where the later row wins.
+ */
+export async function loadPage(db: Executor, copy: CopyInto, t: LoadTarget, devices: readonly NormalizedDevice[], readAt: Date): Promise<void> {
+  await writePage(db, copy, t, await planPage(db, t, devices, readAt));
+}
+
+/** A page made ready to write: its COPY input, built while the previous page is written. */
+export interface PagePlan {
+  readonly devices: readonly NormalizedDevice[];
+  readonly readAt: Date;
+  readonly columns: readonly string[];
+  /** The page's rows in COPY's text format (empty for an empty page). */
+  readonly rows: string;
+  /** Keys of the devices the run sees for the first time, with their reserved ids. */
+  readonly firstSeen: string;
+}
+
+/** The first half of {@link loadPage}: ids reserved for new devices, and the COPY input built. */
+export async function planPage(db: Executor, t: LoadTarget, devices: readonly NormalizedDevice[], readAt: Date): Promise<PagePlan> {
+  const byKey = new Map<string, NormalizedDevice>();
+  for (const d of devices) byKey.set(d.vendorDeviceKey, d);
+  const firstSeen = [...byKey.keys()].filter((k) => !t.identities.has(k));
+  if (firstSeen.length > 0) {
+    const reserved = await sql<{ id: number }>`
+      SELECT nextval(pg_get_serial_sequence('device_identity', 'id'))::integer AS id FROM generate_series(1, ${firstSeen.length}::integer)`.execute(db);
+    firstSeen.forEach((k, i) => t.identities.set(k, reserved.rows[i]?.id as number));
+  }
+  const columns = (await columnsOfSnapshot(db)).filter((c) => c !== 'id' && c !== 'written_at');
+  const fixed: Readonly<Record<string, unknown>> = { snapshot_date: t.date, vendor_id: t.vendorId, source: 'collector', vendor_read_at: readAt.toISOString() };
+  const unique = [...byKey.values()];
+  return {
+    devices: unique,
+    readAt,
+    columns,
+    rows: copyText(columns, unique.map((d) => deviceRow(d, fixed, t.identities.get(d.vendorDeviceKey)))),
+    firstSeen: copyText(STAGING_COLUMNS, firstSeen.map((k) => (c: string) => (c === 'job_id' ? t.jobId : c === 'vendor_device_key' ? k : t.identities.get(k)))),
+  };
+}
+
+const STAGING_COLUMNS = ['job_id', 'vendor_device_key', 'device_identity_id'];
+
+/** The second half of {@link loadPage}: the page's COPY (or upsert), then its staging notes. */
+export async function writePage(db: Executor, copy: CopyInto, t: LoadTarget, plan: PagePlan): Promise<void> {
+  if (plan.devices.length === 0) return;
+  try {
+    await copy(t.table, plan.columns, plan.rows);
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== UNIQUE_VIOLATION) throw err;
+    await upsertPage(db, t, plan.devices, plan.readAt);
+  }
+  if (plan.firstSeen !== '') await copy('collector_staging', STAGING_COLUMNS, plan.firstSeen);
+}
+
+const UNIQUE_VIOLATION = '23505';
+
+/** A device's row for COPY, as a column → value lookup (no object built per row). */
+function deviceRow(d: NormalizedDevice, fixed: Readonly<Record<string, unknown>>, identityId: number | undefined): (column: string) => unknown {
+  const attributes = d.attributes as unknown as Readonly<Record<string, unknown>>;
+  return (c) => {
+    if (c === 'raw') return d.raw;
+    if (c === 'device_identity_id') return identityId;
+    return c in fixed ? fixed[c] : attributes[c];
+  };
+}
+
+/**
+ * {@link loadPage}'s rows as one upsert statement: a device the run already wrote is replaced
+ * by this page's row. One JSON parameter per page, unpacked by the server. Every device of
+ * the page already has its id in `t.identities`.
+ */
+export async function upsertPage(db: Executor, t: LoadTarget, devices: readonly NormalizedDevice[], readAt: Date): Promise<void> {
+  const fixed = { snapshot_date: t.date, vendor_id: t.vendorId, source: 'collector', vendor_read_at: readAt.toISOString() };
+  const rows = devices.map((d) => ({ ...d.attributes, raw: d.raw, ...fixed, device_identity_id: t.identities.get(d.vendorDeviceKey) }));
+  const columns = (await columnsOfSnapshot(db)).filter((c) => c !== 'id');
+  const cols = sql.join(columns.map((c) => sql.ref(c)));
+  await sql`
+    INSERT INTO ${sql.id(t.table)} (${cols})
+    SELECT ${sql.join(columns.map((c) => (c === 'written_at' ? sql`now()` : sql.ref(`p.${c}`))))}
+      FROM jsonb_array_elements(${JSON.stringify(rows)}::jsonb) AS e CROSS JOIN LATERAL jsonb_populate_record(NULL::device_snapshot, e) AS p
+    ON CONFLICT (snapshot_date, vendor_id, device_identity_id) DO UPDATE SET (${cols}) = (${sql.join(columns.map((c) => sql.ref(`excluded.${c}`)))})`.execute(db);
+}
+
+/** Devices fetched so far: the rows in the run's day table. */
 export async function countLoaded(db: Executor, t: LoadTarget): Promise<number> {
-  const r = await sql<{ n: string }>`
-    SELECT (SELECT count(*) FROM ${sql.id(t.table)}) + (SELECT count(*) FROM collector_staging WHERE job_id = ${t.jobId}) AS n`.execute(db);
+  const r = await sql<{ n: string }>`SELECT count(*) AS n FROM ${sql.id(t.table)}`.execute(db);
   return Number(r.rows[0]?.n ?? 0);
 }
 
 /**
- * After the fetch was accepted: registers the devices seen for the first time (identities are
- * the registry of what the vendor reported, never deleted, so one that outlives a failed swap
- * is still a true fact), moves their rows into the load table, builds the indexes and
- * statistics, and verifies referential integrity (every row points at an identity of this
- * vendor; see migration 0001) — all before the swap, so none of it holds a lock others wait on.
+ * After the fetch was accepted: registers the devices the run saw first, under the ids it
+ * reserved for them (identities are the registry of what the vendor reported, never deleted,
+ * so one that outlives a failed swap is still a true fact). A device a sync registered while
+ * the run fetched already has an identity: the run's rows move to it. Then referential
+ * integrity is verified (every row points at an identity of this vendor; see migration 0001),
+ * and the indexes and statistics are built while, on another connection, the fleet's
+ * last-seen dates move forward (equally a true fact once the vendor reported the devices).
+ * All before the swap: none of it holds the lock the swap takes.
  */
 export async function prepareLoadedDay(db: Kysely<DB>, t: LoadTarget): Promise<void> {
   await sql`
-    INSERT INTO device_identity (vendor_id, vendor_device_key, first_seen_date, last_seen_date)
-    SELECT ${t.vendorId}, s.vendor_device_key, ${t.date}::date, ${t.date}::date
+    INSERT INTO device_identity (id, vendor_id, vendor_device_key, first_seen_date, last_seen_date) OVERRIDING SYSTEM VALUE
+    SELECT s.device_identity_id, ${t.vendorId}, s.vendor_device_key, ${t.date}::date, ${t.date}::date
       FROM collector_staging s
      WHERE s.job_id = ${t.jobId}
      ORDER BY s.vendor_device_key
     ON CONFLICT (vendor_id, vendor_device_key) DO NOTHING`.execute(db);
+  // The run holds no row under the id the sync registered (that key was not known when the
+  // run began, and the run kept its reserved id for it), so the move cannot collide.
   await sql`
-    UPDATE collector_staging s SET device_identity_id = d.id
-      FROM device_identity d
-     WHERE s.job_id = ${t.jobId} AND d.vendor_id = ${t.vendorId} AND d.vendor_device_key = s.vendor_device_key`.execute(db);
-  const columns = (await columnsOfSnapshot(db)).filter((c) => c !== 'id');
-  // A device first seen on one page and read again later (after a sync registered it) already
-  // has its later row in the load table: that one stays.
-  await sql`
-    INSERT INTO ${sql.id(t.table)} (${sql.join(columns.map((c) => sql.ref(c)))})
-    SELECT ${sql.join(columns.map((c) => sql.ref(`s.${c}`)))} FROM collector_staging s WHERE s.job_id = ${t.jobId}
-    ON CONFLICT (snapshot_date, vendor_id, device_identity_id) DO NOTHING`.execute(db);
+    UPDATE ${sql.id(t.table)} l SET device_identity_id = d.id
+      FROM collector_staging s JOIN device_identity d ON d.vendor_id = ${t.vendorId} AND d.vendor_device_key = s.vendor_device_key
+     WHERE s.job_id = ${t.jobId} AND d.id <> s.device_identity_id AND l.device_identity_id = s.device_identity_id`.execute(db);
   await clearStaging(db, t.jobId);
   const orphans = await sql<{ n: string }>`
     SELECT count(*) AS n FROM ${sql.id(t.table)} d
      WHERE NOT EXISTS (SELECT 1 FROM device_identity i WHERE i.id = d.device_identity_id AND i.vendor_id = d.vendor_id)`.execute(db);
   const orphaned = Number(orphans.rows[0]?.n ?? 0);
   if (orphaned > 0) throw new Error(`${orphaned} snapshot rows would not belong to an identity of this vendor`);
-  await sql`SELECT index_snapshot_day_table(${t.table})`.execute(db);
-  // Statistics before the day is visible: single-device writes plan on them at once.
-  await sql`ANALYZE ${sql.id(t.table)}`.execute(db);
+  const indexed = (async () => {
+    await sql`SELECT index_snapshot_day_table(${t.table})`.execute(db);
+    // Statistics before the day is visible: single-device writes plan on them at once.
+    await sql`ANALYZE ${sql.id(t.table)}`.execute(db);
+  })();
+  // Both settle before either failure is thrown: nothing of the run is left running.
+  const [index, lastSeen] = await Promise.allSettled([indexed, advanceLastSeen(db, t)]);
+  if (index.status === 'rejected') throw index.reason;
+  if (lastSeen.status === 'rejected') throw lastSeen.reason;
 }
 
 export interface SwapResult {
@@ -222,14 +293,14 @@ export async function swapInDay(db: Kysely<DB>, t: LoadTarget, fetchStartedAt: D
 }
 
 /**
- * Moves the collected identities' last-seen date forward (never back). After the swap, in its
- * own statement: it touches every identity of the fleet and nothing needs to wait for it.
+ * Moves the loaded identities' last-seen date forward (never back), in one statement of its
+ * own: it touches every identity of the fleet, each only while the statement runs.
  */
-export async function advanceLastSeen(db: Kysely<DB>, vendorId: number, date: string): Promise<void> {
+async function advanceLastSeen(db: Kysely<DB>, t: LoadTarget): Promise<void> {
   await sql`
-    UPDATE device_identity d SET last_seen_date = ${date}::date
-      FROM ${sql.id(dayTableName(vendorId, date))} s
-     WHERE d.id = s.device_identity_id AND d.last_seen_date < ${date}::date`.execute(db);
+    UPDATE device_identity d SET last_seen_date = ${t.date}::date
+      FROM ${sql.id(t.table)} s
+     WHERE d.id = s.device_identity_id AND d.last_seen_date < ${t.date}::date`.execute(db);
 }
 
 export async function clearStaging(db: Executor, jobId: string): Promise<void> {

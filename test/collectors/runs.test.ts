@@ -77,6 +77,7 @@ describe.each(TEST_DATABASES)('collector runs on %s', (kind) => {
     const logger = o.logLines ? pino({ level: 'debug' }, { write: (l: string) => void o.logLines?.push(l) }) : silent;
     return new CollectorRuns({
       db: h.deps.db,
+      copy: h.deps.database.copyInto,
       clock: o.clock ?? h.clock,
       logger,
       vendorIds: h.deps.vendorIds,
@@ -107,8 +108,7 @@ describe.each(TEST_DATABASES)('collector runs on %s', (kind) => {
   }
   async function stage(jobId: string, rows: number) {
     for (let i = 0; i < rows; i++) {
-      await sql`INSERT INTO collector_staging (job_id, vendor_device_key, id, snapshot_date, vendor_id, device_identity_id, hostname, canonical_hostname, raw, source, written_at)
-                VALUES (${jobId}, ${`key-${i}`}, 0, ${TEST_TODAY}::date, ${h.deps.vendorIds.threatlocker}, 0, ${`pc-${i}`}, ${`pc-${i}`}, '{}'::jsonb, 'collector', now())`.execute(h.deps.db);
+      await h.deps.db.insertInto('collector_staging').values({ job_id: jobId, vendor_device_key: `key-${i}`, device_identity_id: 1_000_000 + i }).execute();
     }
   }
 

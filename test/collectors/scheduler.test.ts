@@ -29,6 +29,7 @@ describe.each(TEST_DATABASES)('scheduler on %s', (kind) => {
     const empty: CollectorSource = { vendor: 'threatlocker', async *pages() {} };
     return new CollectorRuns({
       db: db.db,
+      copy: db.copyInto,
       clock: fixedClock('2026-03-10T07:10:05Z', 'America/Chicago'),
       logger: pino({ level: 'silent' }),
       vendorIds: await loadVendorIds(db.db),

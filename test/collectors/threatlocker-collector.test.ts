@@ -314,10 +314,11 @@ describe.each(TEST_DATABASES)('ThreatLocker collector on %s', (kind) => {
     const snapshots = async () => JSON.stringify(await h.deps.db.selectFrom('device_snapshot').selectAll().orderBy('id').execute());
     const before = await snapshots();
     h.fake.admin.add({ hostname: 'NEW-ONE' });
-    // Simulate a bug: the device seen for the first time gets an identity that does not exist.
+    // Simulate a bug: the device seen for the first time is registered under another id than
+    // the one its row carries.
     await sql`CREATE FUNCTION corrupt_staging() RETURNS trigger LANGUAGE plpgsql AS $$
-              BEGIN IF NEW.device_identity_id <> 0 THEN NEW.device_identity_id := 2147483000; END IF; RETURN NEW; END $$`.execute(h.deps.db);
-    await sql`CREATE TRIGGER corrupt_staging BEFORE UPDATE ON collector_staging FOR EACH ROW EXECUTE FUNCTION corrupt_staging()`.execute(h.deps.db);
+              BEGIN NEW.device_identity_id := 2147483000; RETURN NEW; END $$`.execute(h.deps.db);
+    await sql`CREATE TRIGGER corrupt_staging BEFORE INSERT ON collector_staging FOR EACH ROW EXECUTE FUNCTION corrupt_staging()`.execute(h.deps.db);
     try {
       const { job } = await run({ collectors: ['threatlocker'], force: true });
       expect(job).toMatchObject({ status: 'failed', error: 'database error; nothing was changed' });

@@ -5,6 +5,7 @@ import * as m0003 from './0003_collector_runs.js';
 import * as m0004 from './0004_snapshot_days.js';
 import * as m0005 from './0005_vendor_token_access.js';
 import * as m0006 from './0006_hub_database.js';
+import * as m0007 from './0007_staging_keys.js';
 
 /**
  * Every migration, in order. Listed statically (not read from disk) so that the compiled
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   '0004_snapshot_days': m0004,
   '0005_vendor_token_access': m0005,
   '0006_hub_database': m0006,
+  '0007_staging_keys': m0007,
 };
