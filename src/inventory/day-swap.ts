@@ -68,6 +68,8 @@ export interface LoadTarget {
    * lookup, and a device seen twice in one run keep one id.
    */
   readonly identities: Map<string, number>;
+  /** Ids reserved for devices seen first but not handed out yet. */
+  readonly spareIds: number[];
 }
 
 /**
@@ -80,7 +82,7 @@ export async function beginLoad(db: Executor, vendorId: number, date: string, jo
   await sql`SELECT create_snapshot_day_table(${vendorId}::integer, ${date}::date, ${table})`.execute(db);
   const { rows } = await sql<{ k: string; id: number }>`
     SELECT vendor_device_key AS k, id FROM device_identity WHERE vendor_id = ${vendorId}`.execute(db);
-  return { table, jobId, vendorId, date, identities: new Map(rows.map((r) => [r.k, r.id])) };
+  return { table, jobId, vendorId, date, identities: new Map(rows.map((r) => [r.k, r.id])), spareIds: [] };
 }
 
 /**
@@ -115,9 +117,8 @@ export async function planPage(db: Executor, t: LoadTarget, devices: readonly No
   for (const d of devices) byKey.set(d.vendorDeviceKey, d);
   const firstSeen = [...byKey.keys()].filter((k) => !t.identities.has(k));
   if (firstSeen.length > 0) {
-    const reserved = await sql<{ id: number }>`
-      SELECT nextval(pg_get_serial_sequence('device_identity', 'id'))::integer AS id FROM generate_series(1, ${firstSeen.length}::integer)`.execute(db);
-    firstSeen.forEach((k, i) => t.identities.set(k, reserved.rows[i]?.id as number));
+    const ids = await reserveIds(db, t, firstSeen.length);
+    firstSeen.forEach((k, i) => t.identities.set(k, ids[i] as number));
   }
   const columns = (await columnsOfSnapshot(db)).filter((c) => c !== 'id' && c !== 'written_at');
   const fixed: Readonly<Record<string, unknown>> = { snapshot_date: t.date, vendor_id: t.vendorId, source: 'collector', vendor_read_at: readAt.toISOString() };
@@ -129,6 +130,19 @@ export async function planPage(db: Executor, t: LoadTarget, devices: readonly No
     rows: copyText(columns, unique.map((d) => deviceRow(d, fixed, t.identities.get(d.vendorDeviceKey)))),
     firstSeen: copyText(STAGING_COLUMNS, firstSeen.map((k) => (c: string) => (c === 'job_id' ? t.jobId : c === 'vendor_device_key' ? k : t.identities.get(k)))),
   };
+}
+
+/** Ids are reserved from the sequence in blocks (ids a run does not use are simply skipped). */
+const RESERVE_BLOCK = 2_000;
+
+async function reserveIds(db: Executor, t: LoadTarget, n: number): Promise<number[]> {
+  if (t.spareIds.length < n) {
+    const more = Math.max(n - t.spareIds.length, RESERVE_BLOCK);
+    const { rows } = await sql<{ id: number }>`
+      SELECT nextval(pg_get_serial_sequence('device_identity', 'id'))::integer AS id FROM generate_series(1, ${more}::integer)`.execute(db);
+    for (const r of rows) t.spareIds.push(r.id);
+  }
+  return t.spareIds.splice(0, n);
 }
 
 const STAGING_COLUMNS = ['job_id', 'vendor_device_key', 'device_identity_id'];
