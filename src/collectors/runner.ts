@@ -229,6 +229,10 @@ export async function collect(db: Kysely<DB>, copy: CopyInto, source: CollectorS
     });
     swapped = true;
     const swapMs = Math.round(performance.now() - t);
+    if (swap.retiredTable) {
+      // The run succeeded whatever happens here; a table left behind goes with the leftovers.
+      await dropLoadTable(db, swap.retiredTable).catch((err: unknown) => o.logger.warn({ err }, "could not drop the replaced day's table"));
+    }
     const afterStarted = performance.now();
     // Many identities may be new (a first collection): keep the planner's picture of them
     // current for the per-device lookups of sync-device. The day itself was analyzed before

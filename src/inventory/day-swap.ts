@@ -242,6 +242,8 @@ export interface SwapResult {
   readonly keptSyncs: number;
   /** How long the vendor's snapshot-write lock was held: what syncs of this vendor waited at most. */
   readonly lockMs: number;
+  /** The replaced day, detached and renamed; the caller drops it (dropLoadTable) after the swap. */
+  readonly retiredTable: string | null;
 }
 
 /**
@@ -266,6 +268,9 @@ export async function swapInDay(db: Kysely<DB>, t: LoadTarget, fetchStartedAt: D
     (await sql<{ n: string }>`SELECT count(*) AS n FROM ${sql.id(t.table)}`.execute(db)).rows[0]?.n ?? 0,
   );
   let lockedAt = 0;
+  // Named like a run's table, so that if the drop after the commit never happens, the
+  // leftovers cleanup (dropAbandonedLoads) removes it.
+  const retired = loadTableName(t.vendorId, t.date, `${t.jobId}_old`);
   const result = await db.transaction().execute(async (tx) => {
     if (options.onlyWhileRunning) {
       // Only a run still recorded as running may swap, and its row stays locked until the swap
@@ -291,7 +296,8 @@ export async function swapInDay(db: Kysely<DB>, t: LoadTarget, fetchStartedAt: D
       kept = carried.rows.length;
       added = carried.rows.filter((r) => r.inserted).length;
       await sql`ALTER TABLE ${sql.id(parent)} DETACH PARTITION ${sql.id(day)}`.execute(tx);
-      await sql`DROP TABLE ${sql.id(day)}`.execute(tx);
+      // Dropped after the commit, outside the lock (dropping a large table takes a while).
+      await sql`ALTER TABLE ${sql.id(day)} RENAME TO ${sql.id(retired)}`.execute(tx);
     }
     await sql`ALTER TABLE ${sql.id(t.table)} RENAME TO ${sql.id(day)}`.execute(tx);
     await sql`ALTER TABLE ${sql.id(parent)} ATTACH PARTITION ${sql.id(day)} FOR VALUES IN (${sql.lit(t.date)})`.execute(tx);
@@ -301,7 +307,7 @@ export async function swapInDay(db: Kysely<DB>, t: LoadTarget, fetchStartedAt: D
       VALUES (${t.vendorId}, ${t.date}::date, ${devices}, now(), ${collectedDevices})
       ON CONFLICT (vendor_id, snapshot_date) DO UPDATE
         SET device_count = excluded.device_count, collected_at = excluded.collected_at, collected_devices = excluded.collected_devices`.execute(tx);
-    return { devices, keptSyncs: kept };
+    return { devices, keptSyncs: kept, retiredTable: exists ? retired : null };
   });
   return { ...result, lockMs: performance.now() - lockedAt };
 }

@@ -78,6 +78,9 @@ describe.each(TEST_DATABASES)('ThreatLocker collector on %s', (kind) => {
     expect(today).toHaveLength(liveCount());
     expect(today.find((r) => r.vendor_device_key === pc.computerId.toLowerCase())?.display_name).toBe('Renamed overnight');
     expect(await dayRows('2026-03-09')).toEqual(yesterday);
+    // The replaced day's table was dropped after the swap: no table outside the partitions.
+    const standalone = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_class WHERE relname ~ '^device_snapshot_v[0-9]+_' AND relkind = 'r' AND NOT relispartition`.execute(h.deps.db);
+    expect(standalone.rows[0]?.n).toBe(0);
   });
 
   it('a vendor failure on page 2 fails the run and changes nothing', async () => {

@@ -3,7 +3,7 @@
  */
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { beginLoad, loadPage, prepareLoadedDay, swapInDay, type LoadTarget } from '../../src/inventory/day-swap.js';
+import { beginLoad, dropAbandonedLoads, loadPage, prepareLoadedDay, swapInDay, type LoadTarget } from '../../src/inventory/day-swap.js';
 import { replaceDeviceSnapshot, replaceDeviceSnapshotStatement } from '../../src/inventory/store.js';
 import { listSyncHistory, writeAndRecord } from '../../src/sync/sync-log.js';
 import { loadVendorIds, type VendorIds } from '../../src/inventory/vendors.js';
@@ -122,6 +122,11 @@ describe.each(TEST_DATABASES)('store on %s', (kind) => {
       const t = await load('th_test0001');
       const swap = await swapInDay(db.db, t, at(9), 5);
       expect(swap).toMatchObject({ devices: 5, keptSyncs: 1 });
+      // The replaced day is detached and left for the caller to drop outside the lock; one
+      // that is never dropped is a leftover the cleanup removes.
+      const retired = await sql<{ p: boolean }>`SELECT relispartition AS p FROM pg_class WHERE relname = ${swap.retiredTable}`.execute(db.db);
+      expect(retired.rows).toEqual([{ p: false }]);
+      expect(await dropAbandonedLoads(db.db, [])).toEqual([swap.retiredTable]);
       expect((await day(vendors.threatlocker, DAY)).map((r) => [r.vendor_device_key, r.display_name, r.source])).toEqual([
         [ID(1), 'new 1', 'collector'],
         [ID(2), 'new 2, read again', 'collector'],
