@@ -32,11 +32,16 @@ const once = async () => {
 };
 for (let i = 0; i < 200; i++) await once();
 const n = Number(process.env.N ?? 2000);
+const { Session } = await import('node:inspector/promises');
+const session = new Session(); session.connect();
+await session.post('Profiler.enable'); await session.post('Profiler.setSamplingInterval', { interval: 100 }); await session.post('Profiler.start');
 const cpu0 = process.cpuUsage();
 const samples: number[] = [];
 const t0 = performance.now();
 for (let i = 0; i < n; i++) { const t = performance.now(); await once(); samples.push(performance.now() - t); }
 const wall = performance.now() - t0;
+const { profile } = await session.post('Profiler.stop');
+(await import('node:fs')).writeFileSync('/tmp/loop.cpuprofile', JSON.stringify(profile));
 const cpu = process.cpuUsage(cpu0);
 console.log(JSON.stringify({ n, p50: summarize(samples).p50, wallPerSync: wall / n, hubCpuPerSyncMs: (cpu.user + cpu.system) / 1000 / n, user: cpu.user / 1000 / n, sys: cpu.system / 1000 / n }));
 await hub.close(); await app.close(); await deps.close(); await database.close(); await fake.close();

@@ -13,16 +13,28 @@ export interface Clock {
 
 /** Building an Intl formatter costs far more than using one; keep one per zone. */
 const formatters = new Map<string, Intl.DateTimeFormat>();
+/** The last answer per zone and the minute it is for (a sync asks for today on every call). */
+const lastDate = new Map<string, { minute: number; date: string }>();
+const MINUTE_MS = 60_000;
 
-/** Formats an instant as the calendar date it falls on in `timeZone`. */
+/**
+ * Formats an instant as the calendar date it falls on in `timeZone`. Answers are cached per
+ * minute: every time zone in use today is offset from UTC by whole minutes (quarter hours in
+ * fact), so a date never changes within one.
+ */
 export function dateInZone(instant: Date, timeZone: string): string {
+  const minute = Math.floor(instant.getTime() / MINUTE_MS);
+  const last = lastDate.get(timeZone);
+  if (last?.minute === minute) return last.date;
   let f = formatters.get(timeZone);
   if (!f) {
     // en-CA formats as YYYY-MM-DD.
     f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
     formatters.set(timeZone, f);
   }
-  return f.format(instant);
+  const date = f.format(instant);
+  lastDate.set(timeZone, { minute, date });
+  return date;
 }
 
 export function systemClock(timeZone: string): Clock {

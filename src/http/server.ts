@@ -111,6 +111,8 @@ export async function buildServer(deps: Deps): Promise<FastifyInstance> {
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- see above
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
+    // One line per request, written when it is answered (below), instead of Fastify's two.
+    disableRequestLogging: true,
     // While draining on shutdown, new requests get a 503 instead of waiting on a closing server.
     return503OnClosing: true,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
@@ -128,6 +130,11 @@ export async function buildServer(deps: Deps): Promise<FastifyInstance> {
   }).withTypeProvider<ZodTypeProvider>();
   // Node's default (60 s) would outlast the whole-request limit.
   app.server.headersTimeout = REQUEST_RECEIVE_MS;
+
+  app.addHook('onResponse', (req, reply, done) => {
+    req.log.info({ method: req.method, url: req.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
+    done();
+  });
 
   // No string a request carries may hold control characters or unpaired surrogates: checked
   // here, for every route (also routes added later), before the route's own validation.

@@ -49,6 +49,15 @@ describe.each(TEST_DATABASES)('server on %s', (kind) => {
     expect(res.json().version).toMatch(/^\d+\.\d+\.\d+/);
   });
 
+  it('logs one line per request, when it is answered, with its id, route and status', async () => {
+    h.logLines.length = 0;
+    await h.app.inject({ method: 'GET', url: '/api/nope?x=1', headers: { authorization: 'Bearer not-logged' } });
+    const lines = h.logLines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const requests = lines.filter((l) => l.reqId !== undefined);
+    expect(requests).toEqual([expect.objectContaining({ msg: 'request', method: 'GET', url: '/api/nope?x=1', statusCode: 404, ms: expect.any(Number) })]);
+    expect(h.logLines.join('\n')).not.toContain('not-logged');
+  });
+
   it('unknown routes answer JSON 404', async () => {
     const res = await h.app.inject({ method: 'GET', url: '/api/nope?x=1' });
     expect(res.statusCode).toBe(404);
