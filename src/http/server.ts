@@ -6,7 +6,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import {
   hasZodFastifySchemaValidationErrors,
   jsonSchemaTransform,
@@ -103,6 +103,21 @@ function fastifyErrorReply(fe: FastifyError): { code: ErrorCode; message: string
   }
 }
 
+/**
+ * One log line per request, written when it is answered, instead of Fastify's two (incoming
+ * and completed): half the logging cost on the sync path, and the line that matters has it
+ * all. Fastify's other request logs (errors, unknown routes) are kept.
+ */
+class OneLinePerRequest extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null, request: FastifyRequest, reply: FastifyReply): void {
+    const fields = { method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 };
+    if (error) reply.log.error({ ...fields, err: error }, 'request errored');
+    else reply.log.info(fields, 'request');
+  }
+}
+
 export async function buildServer(deps: Deps): Promise<FastifyInstance> {
   const syncDeadlineMs = deps.config.syncDeadlineMs;
   const app = Fastify({
@@ -111,8 +126,7 @@ export async function buildServer(deps: Deps): Promise<FastifyInstance> {
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- see above
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
-    // One line per request, written when it is answered (below), instead of Fastify's two.
-    disableRequestLogging: true,
+    logController: new OneLinePerRequest(),
     // While draining on shutdown, new requests get a 503 instead of waiting on a closing server.
     return503OnClosing: true,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
@@ -130,11 +144,6 @@ export async function buildServer(deps: Deps): Promise<FastifyInstance> {
   }).withTypeProvider<ZodTypeProvider>();
   // Node's default (60 s) would outlast the whole-request limit.
   app.server.headersTimeout = REQUEST_RECEIVE_MS;
-
-  app.addHook('onResponse', (req, reply, done) => {
-    req.log.info({ method: req.method, url: req.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
-    done();
-  });
 
   // No string a request carries may hold control characters or unpaired surrogates: checked
   // here, for every route (also routes added later), before the route's own validation.
