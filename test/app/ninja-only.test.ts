@@ -52,6 +52,13 @@ describe.each(TEST_DATABASES)('NinjaOne-only hub on %s', (kind) => {
     expect(ninja.admin.requests().length).toBeGreaterThan(0);
   });
 
+  it('a run request without a list runs the collectors the hub has: NinjaOne only', async () => {
+    const res = await app.inject({ method: 'POST', url: '/api/collectors/run', payload: {} });
+    expect(res.statusCode).toBe(202);
+    expect(res.json<{ collectors: { job_name: string }[] }>().collectors.map((c) => c.job_name)).toEqual(['ninja-collector']);
+    await deps.runs.idle();
+  });
+
   it('refuses a ThreatLocker run as not configured', async () => {
     const res = await app.inject({ method: 'POST', url: '/api/collectors/run', payload: { collectors: ['threatlocker'] } });
     expect(res.statusCode).toBe(400);

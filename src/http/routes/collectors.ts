@@ -14,7 +14,11 @@ const Collector = z.enum(COLLECTORS, { error: `collectors must be a list of ${CO
 const RunBody = z
   .object(
     {
-      collectors: z.array(Collector, { error: `collectors must be a list of ${COLLECTORS.join(', ')}` }).min(1, { error: 'collectors must not be empty' }).default([...COLLECTORS]),
+      collectors: z
+        .array(Collector, { error: `collectors must be a list of ${COLLECTORS.join(', ')}` })
+        .min(1, { error: 'collectors must not be empty' })
+        .optional()
+        .describe('Default: every collector this hub is configured for'),
       run_cross_vendor: z.boolean({ error: 'run_cross_vendor must be true or false' }).default(false),
       priority: z.enum(['low', 'normal', 'high'], { error: 'priority must be low, normal or high' }).default('normal'),
       force: z.boolean({ error: 'force must be true or false' }).default(false).describe('Accept a fleet that shrank by more than COLLECTOR_MAX_DROP_PERCENT'),
@@ -22,7 +26,7 @@ const RunBody = z
     },
     { error: 'Request body must be a JSON object' },
   )
-  .default({ collectors: [...COLLECTORS], run_cross_vendor: false, priority: 'normal', force: false, dry_run: false });
+  .default({ run_cross_vendor: false, priority: 'normal', force: false, dry_run: false });
 
 const ErrorBody = BaseErrorBody.extend({
   job_id: z.string().optional(),
@@ -132,7 +136,8 @@ export function collectorRoutes(deps: Deps): FastifyPluginAsync {
       async (req, reply) => {
         const body = req.body;
         const started = await deps.runs.start({
-          collectors: body.collectors,
+          // Without a list: the collectors this hub can run (a NinjaOne-only hub runs NinjaOne).
+          collectors: body.collectors ?? COLLECTORS.filter((c) => deps.runs.configured(c)),
           priority: body.priority,
           force: body.force,
           dryRun: body.dry_run,
