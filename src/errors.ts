@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   HUB_ERR_VENDOR_NOT_CONFIGURED: { status: 503, meaning: 'That vendor is not configured on this hub (set its variables and restart).' },
   HUB_ERR_DATABASE_MODE: { status: 409, meaning: 'The database is a demo database and this hub uses real vendors (or the reverse); nothing was written.' },
   HUB_ERR_DATABASE: { status: 503, meaning: 'The database failed or cannot be reached; any change was rolled back.' },
+  HUB_ERR_SHUTTING_DOWN: { status: 503, meaning: 'The hub is shutting down and takes no new requests; try again (another instance, or this one after its restart).' },
   HUB_ERR_INTERNAL: { status: 500, meaning: 'An unexpected error; see the server log.' },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 

@@ -127,8 +127,9 @@ export async function buildServer(deps: Deps): Promise<FastifyInstance> {
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
     logController: new OneLinePerRequest(),
-    // While draining on shutdown, new requests get a 503 instead of waiting on a closing server.
-    return503OnClosing: true,
+    // While draining on shutdown, new requests get a 503 instead of waiting on a closing server:
+    // answered by the hook below in the hub's error shape (Fastify's own 503 has no code).
+    return503OnClosing: false,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // A slow or stalled client cannot hold a connection: the whole request must arrive in time,
     // and a connection silent for longer than the longest answer (a sync at its deadline) is
@@ -144,6 +145,25 @@ export async function buildServer(deps: Deps): Promise<FastifyInstance> {
   }).withTypeProvider<ZodTypeProvider>();
   // Node's default (60 s) would outlast the whole-request limit.
   app.server.headersTimeout = REQUEST_RECEIVE_MS;
+
+  // Requests that still arrive while the server drains (on a connection that was busy, or
+  // pipelined) are refused at once; Fastify has already marked their answers Connection: close.
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onRequest', (_req, reply, done) => {
+    if (!closing) {
+      done();
+      return;
+    }
+    // Sent as text: the route's own response schemas do not describe this answer.
+    void reply
+      .code(statusOf('HUB_ERR_SHUTTING_DOWN'))
+      .type('application/json; charset=utf-8')
+      .send(JSON.stringify(errorBody('HUB_ERR_SHUTTING_DOWN', 'The hub is shutting down; try again shortly')));
+  });
 
   // No string a request carries may hold control characters or unpaired surrogates: checked
   // here, for every route (also routes added later), before the route's own validation.

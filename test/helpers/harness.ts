@@ -13,6 +13,12 @@ import { startFakeThreatLocker, type FakeThreatLocker, type FakeThreatLockerOpti
 import { buildServer } from '../../src/http/server.js';
 import { openTestDatabase, type TestDatabase } from './database.js';
 
+
+/**
+ * Vendor timeout in tests: long enough that a fake answering late on a loaded CI machine is
+ * not a timeout; a test about timeouts sets its own.
+ */
+const VENDOR_TIMEOUT_MS = 10_000;
 export interface Harness {
   readonly kind: DatabaseKind;
   readonly database: TestDatabase;
@@ -60,14 +66,14 @@ export async function createHarness(
     logger,
     database,
     skipMigrations: true,
-    threatlocker: { baseUrl: fake.baseUrl, apiKey: fake.apiKey, organizationId: undefined, timeoutMs: options.timeoutMs ?? 2_000 },
+    threatlocker: { baseUrl: fake.baseUrl, apiKey: fake.apiKey, organizationId: undefined, timeoutMs: options.timeoutMs ?? VENDOR_TIMEOUT_MS },
     ninja: ninja
       ? {
           baseUrl: ninja.baseUrl,
           clientId: ninja.clientId,
           clientSecret: ninja.clientSecret,
           refreshToken: options.ninja?.refreshToken ? ninja.admin.issueRefreshToken() : undefined,
-          timeoutMs: options.timeoutMs ?? 2_000,
+          timeoutMs: options.timeoutMs ?? VENDOR_TIMEOUT_MS,
         }
       : null,
     // Short backoff keeps retry tests quick; Retry-After still decides when it is given.

@@ -10,7 +10,7 @@ import { openDatabase } from '../../src/db/database.js';
 import type { DB } from '../../src/db/schema.js';
 import { buildServer } from '../../src/http/server.js';
 import { TEST_DATABASES } from '../helpers/database.js';
-import { createHarness, type Harness } from '../helpers/harness.js';
+import { createHarness, withId, type Harness } from '../helpers/harness.js';
 
 /** Sends raw bytes to a listening server and resolves with everything it answers until it closes. */
 function rawExchange(port: number, bytes: string): Promise<string> {
@@ -56,6 +56,33 @@ describe.each(TEST_DATABASES)('server on %s', (kind) => {
     const requests = lines.filter((l) => l.reqId !== undefined);
     expect(requests).toEqual([expect.objectContaining({ msg: 'request', method: 'GET', url: '/api/nope?x=1', statusCode: 404, ms: expect.any(Number) })]);
     expect(h.logLines.join('\n')).not.toContain('not-logged');
+  });
+
+  it('a request that arrives while the server drains is refused at once, in the hub\'s error shape', async () => {
+    const server = await buildServer(h.deps);
+    await server.listen({ port: 0, host: '127.0.0.1' });
+    const port = (server.server.address() as net.AddressInfo).port;
+    const pc = withId(h.fake.admin.add({ hostname: 'DRAIN-01', computerName: 'DRAIN-01' }));
+    h.fake.admin.clearRequests();
+    h.fake.admin.injectFault({ operation: 'ComputerGetByAllParameters', kind: 'delay', ms: 500 });
+    // One connection: a sync the fake holds, then — once the close began — a second request.
+    const socket = net.connect(port, '127.0.0.1');
+    socket.setEncoding('utf8');
+    let out = '';
+    socket.on('data', (d: string) => (out += d));
+    const ended = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    const body = JSON.stringify({ computer_id: pc.computerId });
+    socket.write(`POST /api/threatlocker/sync-device HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    for (let i = 0; i < 200 && h.fake.admin.requestCount('ComputerGetByAllParameters') === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    const closed = server.close();
+    socket.write('GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n');
+    await ended;
+    const answers = out.split(/(?=HTTP\/1\.1 )/);
+    await closed;
+    expect(answers.map((a) => /^HTTP\/1\.1 (\d{3})/.exec(a)?.[1])).toEqual(['200', '503']);
+    const refused = parseRaw(answers[1] ?? '');
+    expect(refused.body).toEqual({ error: 'The hub is shutting down; try again shortly', code: 'HUB_ERR_SHUTTING_DOWN' });
+    expect(answers[1]).toMatch(/^connection: close$/im);
   });
 
   it('unknown routes answer JSON 404', async () => {

@@ -12,7 +12,7 @@ const SYNC = '/api/threatlocker/sync-device';
 describe.each(TEST_DATABASES)('sync-device on %s', (kind) => {
   let h: Harness;
   beforeAll(async () => {
-    h = await createHarness(kind);
+    h = await createHarness(kind, { timeoutMs: 4_000 });
   });
   afterAll(async () => {
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- undefined when beforeAll failed; the declared type cannot say so
@@ -314,8 +314,8 @@ describe.each(TEST_DATABASES)('sync-device on %s', (kind) => {
     });
 
     it('vendor timeout', async () => {
-      const body = await expectUnchanged({ operation: 'ComputerGetByAllParameters', kind: 'delay', ms: 3_000, times: null }, 'HUB_ERR_VENDOR_TIMEOUT');
-      expect(body.error).toContain('did not answer within 2000 ms');
+      const body = await expectUnchanged({ operation: 'ComputerGetByAllParameters', kind: 'delay', ms: 5_000, times: null }, 'HUB_ERR_VENDOR_TIMEOUT');
+      expect(body.error).toContain('did not answer within 4000 ms');
     });
 
     it('rolls back when the snapshot insert fails half-way', async () => {

@@ -476,6 +476,11 @@ export class NinjaClient implements VendorClient<NinjaDevice, number> {
    * each other; among the results, an exact case-insensitive match on `systemName` or
    * `dnsName` wins, and only if none matches exactly, a match on the canonical short name. The
    * details of the matches then come in one `devices-detailed` request filtered by id.
+   *
+   * The search endpoint is not in the reference this client follows, and a public NinjaOne
+   * client notes that it does not accept client-credentials tokens; it answers then as an
+   * auth failure (HUB_ERR_VENDOR_AUTH). Nothing in the hub calls this yet: it keeps the two
+   * vendors' clients the same shape for a NinjaOne sync to come, which must check it first.
    */
   async findByHostname(hostname: string, options: CallOptions = {}): Promise<HostnameLookup<NinjaDevice>> {
     const wanted = hostname.trim().toLowerCase();
