@@ -178,7 +178,7 @@ const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
  * them (the same names, organizations and hardware), then made consistent: every machine is
  * known to both tools, none was reinstalled, decommissioned or left without a check-in, and
  * spares are back with their users. Machines that vary anyway (FQDNs, lower-case DNS names,
- * NetBIOS truncation with a DNS name, stale machines known to both tools, VM guests, network
+ * NetBIOS truncation, stale machines known to both tools, VM guests, network
  * devices, PENDING approvals) still do, since none of that is a variance. The
  * variance-producing quirks live in the pitfall cases instead, each one labelled.
  */
