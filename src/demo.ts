@@ -1,7 +1,8 @@
 /**
  * Demo mode: with no vendor configured at all (no THREATLOCKER_API_KEY and no NinjaOne client),
  * `serve` runs simulated ThreatLocker and NinjaOne APIs in-process — one deterministic
- * catalogue of about 700 machines seen by both tools, with the differences real fleets have —
+ * catalogue of about 700 machines seen by both tools, plus the labelled pitfall cases
+ * (fakes/pitfalls.ts), so the variance list shows each kind of disagreement real fleets have —
  * points the real clients at them and fills today's snapshots through the real collectors, so
  * every endpoint can be tried with no setup.
  *
@@ -22,7 +23,7 @@ import { startFakeThreatLocker } from './fakes/threatlocker/index.js';
 import type { VendorIds, VendorKey } from './inventory/vendors.js';
 import { normalizeThreatLockerComputer } from './vendors/threatlocker/normalize.js';
 
-/** Machines in the demo catalogue (each tool sees most of them, some twice, some not at all). */
+/** Ordinary machines in the demo catalogue (both tools agree about them; the pitfall cases are extra). */
 export const DEMO_FLEET_SIZE = 700;
 export const DEMO_SEED = 20_251_008;
 
@@ -48,10 +49,11 @@ export interface DemoVendors {
 }
 
 export async function startDemoVendors(logger: Logger, config: Config): Promise<DemoVendors> {
-  const [tl, ninja] = await Promise.all([
-    startFakeThreatLocker({ seed: DEMO_SEED, fleetSize: DEMO_FLEET_SIZE }),
-    startFakeNinja({ seed: DEMO_SEED, fleetSize: DEMO_FLEET_SIZE }),
-  ]);
+  // The labelled pitfall cases show every kind of variance; the data is as of now, so that
+  // what is recent and what is stale reads as it would on a real tenant today. Keys do not
+  // depend on the day: a demo database keeps recognising its devices.
+  const fleet = { seed: DEMO_SEED, fleetSize: DEMO_FLEET_SIZE, pitfalls: true, asOf: new Date() };
+  const [tl, ninja] = await Promise.all([startFakeThreatLocker(fleet), startFakeNinja(fleet)]);
   // The device of the specification's examples, so the README's cURL works as written.
   tl.admin.add(SPEC_EXAMPLE_COMPUTER);
   logger.warn(

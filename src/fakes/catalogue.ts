@@ -6,7 +6,13 @@
  *
  * Deterministic: the same seed and size give the same catalogue, and the catalogue for size N is
  * a prefix of the one for size N + 1 (organisations and sites are drawn before any machine).
+ *
+ * With `pitfalls`, the catalogue also carries the labelled pitfall cases (pitfalls.ts) and its
+ * ordinary machines are made consistent across the tools, so that every variance the fleet
+ * produces is one a pitfall label names: see {@link buildCatalogue}.
  */
+import type { VendorKey } from '../inventory/vendors.js';
+import { buildPitfalls, type PitfallCase } from './pitfalls.js';
 import { createRng, type Rng } from './rng.js';
 
 export type MachineKind = 'workstation' | 'laptop' | 'server' | 'vm-guest';
@@ -35,6 +41,13 @@ export interface CatalogueOrganization {
   /** Who manages it: the MSP for a client, a client for its division, null for the MSP itself. */
   readonly parent: string | null;
   readonly sites: readonly CatalogueSite[];
+  /** How a tool spells the name when it differs (e.g. `Acme, Inc.` vs `ACME Inc`); default `name`. */
+  readonly vendorNames?: Readonly<Partial<Record<VendorKey, string>>>;
+}
+
+/** The name `vendor` shows for an organization. */
+export function organizationName(org: CatalogueOrganization, vendor: VendorKey): string {
+  return org.vendorNames?.[vendor] ?? org.name;
 }
 
 export interface PhysicalMachine {
@@ -73,8 +86,17 @@ export interface PhysicalMachine {
 
 export interface Catalogue {
   readonly now: Date;
+  /** The ordinary organizations first, then those only pitfall cases use. */
   readonly organizations: readonly CatalogueOrganization[];
   readonly machines: readonly PhysicalMachine[];
+  /** Empty unless the `pitfalls` option was given. */
+  readonly pitfalls: readonly PitfallCase[];
+  /**
+   * True with `pitfalls`: ordinary machines are rendered the same way by both tools (one
+   * display-name convention, no reinstall duplicates, no spares, known to both), so they produce
+   * no variance and the pitfall labels are the complete list.
+   */
+  readonly consistent: boolean;
 }
 
 export interface CatalogueOptions {
@@ -82,6 +104,8 @@ export interface CatalogueOptions {
   size: number;
   /** The instant the data is "as of"; fixed by default so that output never depends on the day. */
   now?: Date;
+  /** Add the labelled pitfall cases and make ordinary machines consistent (default false). */
+  pitfalls?: boolean;
 }
 
 export const CATALOGUE_NOW = new Date('2026-03-10T12:00:00Z');
@@ -149,7 +173,16 @@ type Quirk = (typeof FORCED_QUIRKS)[number];
 const DAY_MS = 86_400_000;
 const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
 
-export function buildCatalogue({ seed, size, now = CATALOGUE_NOW }: CatalogueOptions): Catalogue {
+/**
+ * Builds the catalogue. With `pitfalls`, ordinary machines are first drawn exactly as without
+ * them (the same names, organizations and hardware), then made consistent: every machine is
+ * known to both tools, none was reinstalled, decommissioned or left without a check-in, and
+ * spares are back with their users. Machines that vary anyway (FQDNs, lower-case DNS names,
+ * NetBIOS truncation, stale machines known to both tools, VM guests, network
+ * devices, PENDING approvals) still do, since none of that is a variance. The
+ * variance-producing quirks live in the pitfall cases instead, each one labelled.
+ */
+export function buildCatalogue({ seed, size, now = CATALOGUE_NOW, pitfalls = false }: CatalogueOptions): Catalogue {
   const rng = createRng(seed);
   const orgWeights = ORG_SPECS.map(({ weight, siteNames, ...org }, o) => {
     const sites = siteNames.map((name, s) => ({
@@ -165,9 +198,27 @@ export function buildCatalogue({ seed, size, now = CATALOGUE_NOW }: CatalogueOpt
   const machines: PhysicalMachine[] = [];
   for (let index = 0; index < size; index++) {
     const quirk: Quirk | undefined = FORCED_QUIRKS[index];
-    machines.push(buildMachine(rng, index, quirk, now.getTime(), hostnames, quirk === 'long-hostname' ? byCode('AEC') : quirk === 'domain-server' ? byCode('NWL') : rng.weighted(orgWeights)));
+    const machine = buildMachine(rng, index, quirk, now.getTime(), hostnames, quirk === 'long-hostname' ? byCode('AEC') : quirk === 'domain-server' ? byCode('NWL') : rng.weighted(orgWeights));
+    machines.push(pitfalls ? consistent(machine) : machine);
   }
-  return { now, organizations, machines };
+  if (!pitfalls) return { now, organizations, machines, pitfalls: [], consistent: false };
+  const world = buildPitfalls(seed);
+  return { now, organizations: [...organizations, ...world.organizations], machines, pitfalls: world.cases, consistent: true };
+}
+
+/** An ordinary machine as both tools agree about it (see buildCatalogue). */
+function consistent(m: PhysicalMachine): PhysicalMachine {
+  return {
+    ...m,
+    user: m.user ?? m.previousUser,
+    previousUser: null,
+    spare: false,
+    reinstalledAtMs: null,
+    inThreatLocker: true,
+    inNinja: true,
+    neverCheckedIn: false,
+    deleted: false,
+  };
 }
 
 function buildMachine(rng: Rng, index: number, quirk: Quirk | undefined, nowMs: number, hostnames: HostnameRegistry, org: CatalogueOrganization): PhysicalMachine {

@@ -10,7 +10,8 @@
  * that is sometimes lower-case and sometimes missing, machines only one tool knows, a second
  * device id after an agent reinstall, spares parked in a "spare" location.
  */
-import { buildCatalogue, type CatalogueOrganization, type OsFamily, type PhysicalMachine, type Person } from '../catalogue.js';
+import { buildCatalogue, organizationName, type CatalogueOrganization, type OsFamily, type PhysicalMachine, type Person } from '../catalogue.js';
+import { PITFALL_NINJA_ID_BASE, type PitfallDevice } from '../pitfalls.js';
 import { createRng, type Rng } from '../rng.js';
 
 export const NINJA_NODE_CLASSES = [
@@ -238,8 +239,8 @@ const VOLUMES: Record<OsFamily, Volumes> = {
  *   const { organizations, locations, devices } = generateNinjaFleet({ seed: 1, size: 700 });
  *   organizations[0].name; // 'Summit Managed Services' (the MSP)
  */
-export function generateNinjaFleet({ seed, size, now }: { seed: number; size: number; now?: Date }): NinjaFleet {
-  const catalogue = buildCatalogue({ seed, size, now });
+export function generateNinjaFleet({ seed, size, now, pitfalls }: { seed: number; size: number; now?: Date; pitfalls?: boolean }): NinjaFleet {
+  const catalogue = buildCatalogue({ seed, size, now, pitfalls });
   const nowMs = catalogue.now.getTime();
   // A stream of its own, so rendering choices never shift the vendor-neutral catalogue.
   const rng = createRng(seed ^ 0x4e4a);
@@ -276,7 +277,7 @@ export function generateNinjaFleet({ seed, size, now }: { seed: number; size: nu
     // Ninja drops a device for good when it is deleted; ThreatLocker keeps a deleted record.
     if (!m.inNinja || m.deleted) continue;
     const place = placement(rng, m, mspName, orgIdByName, siteIds, spareLocationIds);
-    const rendered = renderMachine(rng, m, place, nowMs, drafts.length);
+    const rendered = renderMachine(rng, m, place, nowMs, drafts.length, catalogue.consistent);
     for (const device of rendered) {
       const draft: Draft = { device, parent: null };
       if (m.kind === 'vm-guest') {
@@ -307,6 +308,7 @@ export function generateNinjaFleet({ seed, size, now }: { seed: number; size: nu
     d.device.id = id;
     id += rng.int(1, 4);
   }
+  if (id >= PITFALL_NINJA_ID_BASE) throw new Error(`fleet too large: device ids reach the pitfall range (${PITFALL_NINJA_ID_BASE})`);
   const firstAgentOfOrg = new Map<number, number>();
   for (const d of ordered) {
     if (d.device.deviceType === 'AGENT' && !firstAgentOfOrg.has(d.device.organizationId)) firstAgentOfOrg.set(d.device.organizationId, d.device.id);
@@ -320,7 +322,14 @@ export function generateNinjaFleet({ seed, size, now }: { seed: number; size: nu
       if (poller !== undefined) d.device.parentDeviceId = poller;
     }
   }
-  return { organizations, locations, devices: ordered.map((d) => d.device) };
+  const locationIds = new Map(locations.map((l) => [`${l.organizationId}\u0000${l.name}`, l.id]));
+  const pitfallDevices = catalogue.pitfalls.flatMap((c) => c.records.flatMap((r) => (r.vendor === 'ninja' ? [r] : []))).map((p) => {
+    const organizationId = orgIdByName.get(p.org) as number;
+    const locationId = locationIds.get(`${organizationId}\u0000${p.location}`);
+    if (locationId === undefined) throw new Error(`pitfall device ${p.id}: no location "${p.location}" in ${p.org}`);
+    return renderPitfall(p, organizationId, locationId, nowMs);
+  });
+  return { organizations, locations, devices: [...ordered.map((d) => d.device), ...pitfallDevices] };
 }
 
 interface Draft {
@@ -347,7 +356,7 @@ function renderTenancy(orgs: readonly CatalogueOrganization[]) {
     orgIdByName.set(org.name, id);
     organizations.push({
       id,
-      name: org.name,
+      name: organizationName(org, 'ninja'),
       description: org.parent === null ? 'Internal IT' : '',
       // One client approves every new device by hand, so PENDING devices have a reason to exist.
       nodeApprovalMode: org.code === 'MLL' ? 'MANUAL' : 'AUTOMATIC',
@@ -481,14 +490,14 @@ function names(rng: Rng, m: PhysicalMachine): { systemName: string; dnsName: str
   return { systemName, dnsName: missing ? undefined : m.index === 0 || rng.chance(0.5) ? fqdn.toLowerCase() : fqdn };
 }
 
-function renderMachine(rng: Rng, m: PhysicalMachine, place: Placement, nowMs: number, position: number): FakeNinjaDevice[] {
+function renderMachine(rng: Rng, m: PhysicalMachine, place: Placement, nowMs: number, position: number, consistent: boolean): FakeNinjaDevice[] {
   const { systemName, dnsName } = names(rng, m);
   const stale = nowMs - m.lastSeenAtMs > 2 * DAY_MS;
   // An agent that is online has just talked to NinjaOne; many workstations are simply switched off.
   const online = !stale && !m.neverCheckedIn && rng.chance(0.6);
   const lastSeen = online ? nowMs - rng.int(5_000, 240_000) : m.lastSeenAtMs;
   const render = (createdMs: number, lastMs: number, isOnline: boolean, pending: boolean, slot: number): FakeNinjaDevice =>
-    renderDevice(rng, m, place, { systemName, dnsName, createdMs, lastMs, online: isOnline, pending, slot });
+    renderDevice(rng, m, place, { systemName, dnsName, createdMs, lastMs, online: isOnline, pending, slot, consistent });
   // Never-approved agents and (spaced, so every fleet has some) a few others wait in PENDING.
   const pending = m.neverCheckedIn || position % 150 === 61;
   if (m.reinstalledAtMs === null) return [render(m.enrolledAtMs, pending ? m.enrolledAtMs : lastSeen, online && !pending, pending, position)];
@@ -508,6 +517,8 @@ interface RenderArgs {
   readonly pending: boolean;
   /** Position in the fleet, for quirks spaced so that every fleet of 100+ devices has some. */
   readonly slot: number;
+  /** The catalogue's ordinary machines must agree with ThreatLocker (buildCatalogue). */
+  readonly consistent: boolean;
 }
 
 function renderDevice(rng: Rng, m: PhysicalMachine, place: Placement, a: RenderArgs): FakeNinjaDevice {
@@ -530,7 +541,7 @@ function renderDevice(rng: Rng, m: PhysicalMachine, place: Placement, a: RenderA
     policyId: 100 + role,
     approvalStatus: a.pending ? 'PENDING' : 'APPROVED',
     offline: !a.online,
-    displayName: displayName(rng, m, place, a.slot),
+    displayName: a.consistent ? consistentDisplayName(m) : displayName(rng, m, place, a.slot),
     systemName: a.systemName,
     dnsName: a.dnsName,
     netbiosName: family === 'windows' ? a.systemName : undefined,
@@ -601,6 +612,14 @@ function displayName(rng: Rng, m: PhysicalMachine, place: Placement, slot: numbe
   return roll < 0.5 ? undefined : m.hostname;
 }
 
+/**
+ * The convention ThreatLocker's fake follows in a consistent catalogue: `HOST | User` for a
+ * user's machine, none for the others (ThreatLocker then shows its default, the hostname).
+ */
+function consistentDisplayName(m: PhysicalMachine): string | undefined {
+  return m.user ? `${m.hostname} | ${fullName(m.user)}` : undefined;
+}
+
 function fullName(p: Person): string {
   return p.nickname === null ? `${p.first} ${p.last}` : `${p.first} "${p.nickname}" ${p.last}`;
 }
@@ -611,6 +630,62 @@ function lastUser(m: PhysicalMachine, domainShort: string | null): string {
   if (m.os.family !== 'windows') return person ? person.first.toLowerCase() : 'root';
   if (!person) return `${domainShort ?? m.hostname.toUpperCase().slice(0, 15)}\\Administrator`;
   return domainShort === null ? `AzureAD\\${person.first}${person.last}` : `${domainShort}\\${person.first.toLowerCase()}.${person.last.toLowerCase()}`;
+}
+
+/**
+ * A pitfall case's device, exactly as the case describes it (pitfalls.ts): an agent, an ESXi
+ * host, a host-monitored VM (no agent: no NetBIOS name, no logged-in user) or a network device
+ * (no `os`, no `system`).
+ */
+function renderPitfall(p: PitfallDevice, organizationId: number, locationId: number, nowMs: number): FakeNinjaDevice {
+  const ago = (days: number): number => nowMs - Math.round(days * DAY_MS);
+  const device = baseDevice(p.id, organizationId, locationId, p.systemName, ago(p.createdDaysAgo));
+  const role = ROLE_IDS[p.nodeClass] ?? 40;
+  const lastMs = ago(p.lastContactDaysAgo);
+  const nms = p.nodeClass.startsWith('NMS_');
+  const windows = p.nodeClass.startsWith('WINDOWS');
+  Object.assign(device, {
+    parentDeviceId: p.parentId,
+    nodeClass: p.nodeClass,
+    nodeRoleId: role,
+    rolePolicyId: 100 + role,
+    policyId: nms ? undefined : 100 + role,
+    // An agent that has talked to NinjaOne within the last minutes is online.
+    offline: p.lastContactDaysAgo > 0.01,
+    displayName: p.displayName,
+    dnsName: p.dnsName,
+    netbiosName: windows ? p.systemName : undefined,
+    lastContact: epoch(lastMs),
+    lastUpdate: epoch(lastMs),
+    deviceType: nms ? 'NMS' : p.nodeClass === 'VMWARE_VM_GUEST' ? 'VMGUEST' : p.nodeClass === 'VMWARE_VM_HOST' ? 'VMHOST' : 'AGENT',
+    lastLoggedInUser: windows ? `${p.systemName}\\Administrator` : p.nodeClass === 'VMWARE_VM_GUEST' ? undefined : 'root',
+  } satisfies Partial<FakeNinjaDevice>);
+  if (nms) {
+    for (const key of ['os', 'system', 'memory', 'processors', 'volumes', 'lastLoggedInUser', 'notes', 'dnsName', 'publicIP'] as const) delete device[key];
+    return device;
+  }
+  const os = device.os as FakeNinjaOs;
+  const system = device.system as FakeNinjaSystem;
+  // A Windows machine in a domain reports it; its DNS name is then the FQDN.
+  const dot = p.dnsName?.indexOf('.') ?? -1;
+  const domain = windows && p.dnsName !== undefined && dot > 0 ? p.dnsName.slice(dot + 1).toLowerCase() : null;
+  if (p.nodeClass === 'WINDOWS_SERVER') device.os = { ...os, name: 'Windows Server 2022 Standard', buildNumber: '20348', releaseId: '21H2' };
+  if (p.nodeClass === 'MAC') device.os = { ...os, manufacturer: 'Apple Inc.', name: 'macOS 15.3', architecture: 'arm64', buildNumber: '24D60', releaseId: '' };
+  if (p.nodeClass === 'LINUX_SERVER') device.os = { ...os, manufacturer: 'Canonical Ltd.', name: 'Ubuntu 22.04.4 LTS', architecture: 'x86_64', buildNumber: '5.15.0-119-generic', releaseId: '' };
+  if (p.nodeClass === 'VMWARE_VM_HOST') device.os = { ...os, manufacturer: 'VMware, Inc.', name: 'VMware ESXi 8.0.2', buildNumber: '22380479', releaseId: '' };
+  device.system = {
+    ...system,
+    name: p.systemName,
+    serialNumber: `PF${p.id}`,
+    biosSerialNumber: `PF${p.id}`,
+    ...(p.virtualMachine ? { manufacturer: 'VMware, Inc.', model: 'VMware Virtual Platform', chassisType: 'UNKNOWN' as const } : {}),
+    ...(p.nodeClass === 'MAC' ? { manufacturer: 'Apple Inc.', model: 'Mac14,2', chassisType: 'LAPTOP' as const } : {}),
+    ...(p.nodeClass === 'WINDOWS_SERVER' && !p.virtualMachine ? { model: 'PowerEdge R650', chassisType: 'UNKNOWN' as const } : {}),
+    domain: domain ?? 'WORKGROUP',
+    domainRole: domain === null ? 'STANDALONE_WORKSTATION' : p.nodeClass === 'WINDOWS_WORKSTATION' ? 'MEMBER_WORKSTATION' : 'MEMBER_SERVER',
+    virtualMachine: p.virtualMachine,
+  };
+  return device;
 }
 
 /** An ESXi or Hyper-V host that exists only in NinjaOne (no ThreatLocker agent runs on ESXi). */

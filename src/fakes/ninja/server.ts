@@ -71,6 +71,13 @@ export interface FakeNinjaOptions {
   fleetSize?: number;
   /** Explicit devices instead of generated ones; missing keys get defaults, keys set to undefined are omitted. */
   devices?: Partial<FakeNinjaDevice>[];
+  /**
+   * Add the catalogue's labelled pitfall cases (default false); ordinary machines are then
+   * consistent with the ThreatLocker fake's (catalogue.ts). Ignored when `devices` is given.
+   */
+  pitfalls?: boolean;
+  /** The instant the data is "as of": generated times and added devices (default: the catalogue's fixed date). Tokens use `now`. */
+  asOf?: Date;
   /** Default: derived from the seed. */
   clientId?: string;
   clientSecret?: string;
@@ -214,7 +221,7 @@ export async function startFakeNinja(opts: FakeNinjaOptions = {}): Promise<FakeN
   const credentials = createRng(seed ^ 0x6f61);
   const clientId = opts.clientId ?? credentials.hex(32);
   const clientSecret = opts.clientSecret ?? credentials.hex(48);
-  const fleet = generateNinjaFleet({ seed, size: opts.devices ? 0 : fleetSize });
+  const fleet = generateNinjaFleet({ seed, size: opts.devices ? 0 : fleetSize, now: opts.asOf, pitfalls: opts.pitfalls === true && !opts.devices });
   const devices = new IdTable<FakeNinjaDevice>();
   const organizations = new IdTable<FakeNinjaOrganization>();
   const locations = new IdTable<FakeNinjaLocation>();
@@ -237,7 +244,7 @@ export async function startFakeNinja(opts: FakeNinjaOptions = {}): Promise<FakeN
       // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- as above
       (locations.all()[0] as FakeNinjaLocation);
     const name = partial.systemName ?? `ADDED-${String(id).padStart(6, '0')}`;
-    return devices.put({ ...baseDevice(id, org.id, location.id, name, CATALOGUE_NOW.getTime()), ...partial, id });
+    return devices.put({ ...baseDevice(id, org.id, location.id, name, (opts.asOf ?? CATALOGUE_NOW).getTime()), ...partial, id });
   };
   const changeDevice = (id: number, patch: Partial<FakeNinjaDevice>): FakeNinjaDevice | undefined => {
     const row = devices.get(id);

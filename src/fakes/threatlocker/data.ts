@@ -4,7 +4,8 @@
  * Keys the live API does not send (`organizationName`, `computerGroupName`, `ipAddress`,
  * `status`) are never emitted, so a client that reads them fails against the fake too.
  */
-import { buildCatalogue, type PhysicalMachine, type Person } from '../catalogue.js';
+import { buildCatalogue, organizationName, type PhysicalMachine, type Person } from '../catalogue.js';
+import type { PitfallComputer } from '../pitfalls.js';
 import { createRng, type Rng } from '../rng.js';
 
 export const ZERO_GUID = '00000000-0000-0000-0000-000000000000';
@@ -93,20 +94,21 @@ function isoUtc(ms: number, fraction?: string): string {
  *   const { organizations, computers } = generateThreatLockerFleet({ seed: 1, size: 700 });
  *   organizations[0].displayName; // 'Summit Managed Services' (the MSP root)
  */
-export function generateThreatLockerFleet({ seed, size, now }: { seed: number; size: number; now?: Date }): ThreatLockerFleet {
-  const catalogue = buildCatalogue({ seed, size, now });
+export function generateThreatLockerFleet({ seed, size, now, pitfalls }: { seed: number; size: number; now?: Date; pitfalls?: boolean }): ThreatLockerFleet {
+  const catalogue = buildCatalogue({ seed, size, now, pitfalls });
   // A stream of its own, so rendering choices never shift the vendor-neutral catalogue.
   const rng = createRng(seed ^ 0x544c);
   const idByName = new Map<string, string>();
   const organizations = catalogue.organizations.map((org, o): FakeOrganization => {
     const organizationId = rng.guid();
     idByName.set(org.name, organizationId);
+    const displayName = organizationName(org, 'threatlocker');
     return {
       organizationId,
       parentId: org.parent === null ? null : (idByName.get(org.parent) ?? null),
       // Half the tenants were created with a slug, so `name` ≠ `displayName` for them.
-      name: o % 2 === 1 ? org.name.toLowerCase().replace(/[^a-z0-9]+/g, '-') : org.name,
-      displayName: org.name,
+      name: o % 2 === 1 ? displayName.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') : displayName,
+      displayName,
       dateAdded: isoUtc(catalogue.now.getTime() - (1500 - o * 40) * 86_400_000),
       computerGroupIds: Object.fromEntries(COMPUTER_GROUPS.map((g) => [g, rng.guid()])) as Record<ComputerGroupName, string>,
     };
@@ -123,20 +125,46 @@ export function generateThreatLockerFleet({ seed, size, now }: { seed: number; s
     const hostname = fqdn ? `${machine.hostname}.${machine.domain}` : machine.hostname;
     const rows =
       machine.reinstalledAtMs === null
-        ? [renderComputer(rng, machine, org, hostname, machine.enrolledAtMs, machine.lastSeenAtMs)]
+        ? [renderComputer(rng, machine, org, hostname, machine.enrolledAtMs, machine.lastSeenAtMs, catalogue.consistent)]
         : // A reinstall registers a new computerId; the old row stops checking in when it begins.
           [
-            renderComputer(rng, machine, org, hostname, machine.enrolledAtMs, machine.reinstalledAtMs),
-            renderComputer(rng, machine, org, hostname, machine.reinstalledAtMs + rng.int(60_000, 240_000), machine.lastSeenAtMs),
+            renderComputer(rng, machine, org, hostname, machine.enrolledAtMs, machine.reinstalledAtMs, catalogue.consistent),
+            renderComputer(rng, machine, org, hostname, machine.reinstalledAtMs + rng.int(60_000, 240_000), machine.lastSeenAtMs, catalogue.consistent),
           ];
     for (const row of rows) {
-      // Spaced rather than random, so that every fleet of 100+ rows has some of each.
-      if (computers.length % 100 === 42) Object.assign(row, { computerName: null, group: null });
+      // Spaced rather than random, so that every fleet of 100+ rows has some of each. A consistent
+      // catalogue keeps a user's name: the portal's default would differ from NinjaOne's.
+      if (computers.length % 100 === 42) Object.assign(row, catalogue.consistent && machine.user ? { group: null } : { computerName: null, group: null });
       if (computers.length % 100 === 77) Object.assign(row, { action: null, mode: null, threatLockerVersion: null });
       computers.push(row);
     }
   }
+  const nowMs = catalogue.now.getTime();
+  for (const record of catalogue.pitfalls.flatMap((c) => c.records)) {
+    if (record.vendor === 'threatlocker') computers.push(renderPitfall(record, orgByName.get(record.org) as FakeOrganization, nowMs));
+  }
   return { organizations, computers };
+}
+
+/** A pitfall case's computer, exactly as the case describes it (pitfalls.ts). */
+function renderPitfall(p: PitfallComputer, org: FakeOrganization, nowMs: number): FakeComputer {
+  const ago = (days: number): number => nowMs - Math.round(days * 86_400_000);
+  const group: ComputerGroupName =
+    p.family === 'macos' ? 'Mac Computers' : p.family === 'linux' ? 'Linux Servers' : p.kind === 'server' || p.kind === 'vm-guest' ? 'Servers' : 'Workstations';
+  const checkedIn = p.lastCheckinDaysAgo !== null;
+  return {
+    ...baseComputer(org, p.computerId, p.hostname, ago(p.addedDaysAgo)),
+    computerName: p.computerName,
+    name: p.hostname.split('|', 1)[0]?.trim() ?? p.hostname,
+    group,
+    computerGroupId: org.computerGroupIds[group],
+    osType: OS_TYPES[p.family],
+    operatingSystem: group === 'Servers' ? 'Windows Server 2022 Standard ' : p.family === 'windows' ? 'Windows 11 Pro ' : p.family === 'macos' ? 'macOS 15.3' : 'Ubuntu 22.04.4 LTS',
+    lastCheckin: p.lastCheckinDaysAgo === null ? null : isoUtc(ago(p.lastCheckinDaysAgo)),
+    hasAtLeastOneCheckin: checkedIn,
+    lastCheckinIPAddress: checkedIn ? '198.51.100.20' : '',
+    driverStatusString: checkedIn ? 'Active' : '',
+  };
 }
 
 /**
@@ -193,7 +221,7 @@ export function baseComputer(org: FakeOrganization, computerId: string | null, h
   };
 }
 
-function renderComputer(rng: Rng, m: PhysicalMachine, org: FakeOrganization, hostname: string, addedMs: number, lastMs: number): FakeComputer {
+function renderComputer(rng: Rng, m: PhysicalMachine, org: FakeOrganization, hostname: string, addedMs: number, lastMs: number, consistent: boolean): FakeComputer {
   const family = m.os.family;
   const group: ComputerGroupName =
     family === 'macos' ? 'Mac Computers' : family === 'linux' ? 'Linux Servers' : m.kind === 'server' || m.kind === 'vm-guest' ? 'Servers' : 'Workstations';
@@ -205,7 +233,7 @@ function renderComputer(rng: Rng, m: PhysicalMachine, org: FakeOrganization, hos
   const checkedIn = !m.neverCheckedIn;
   return {
     ...baseComputer(org, rng.guid(), hostname, addedMs),
-    computerName: displayName(rng, m, hostname),
+    computerName: displayName(rng, m, hostname, consistent),
     group,
     computerGroupId: org.computerGroupIds[group],
     osType: OS_TYPES[family],
@@ -237,10 +265,13 @@ function renderComputer(rng: Rng, m: PhysicalMachine, org: FakeOrganization, hos
   };
 }
 
-/** `HOST | First Last`, `HOST | SPARE - was …`, or just `HOST` (the portal's default name). */
-function displayName(rng: Rng, m: PhysicalMachine, hostname: string): string {
+/**
+ * `HOST | First Last`, `HOST | SPARE - was …`, or just `HOST` (the portal's default name). In a
+ * consistent catalogue every user's machine is named after its user, as NinjaOne's is.
+ */
+function displayName(rng: Rng, m: PhysicalMachine, hostname: string, consistent: boolean): string {
   if (m.previousUser) return `${m.hostname} | SPARE - was ${fullName(m.previousUser)}`;
-  if (m.user && (m.user.nickname !== null || rng.chance(0.88))) return `${m.hostname} | ${fullName(m.user)}`;
+  if (m.user && (m.user.nickname !== null || rng.chance(0.88) || consistent)) return `${m.hostname} | ${fullName(m.user)}`;
   return hostname;
 }
 

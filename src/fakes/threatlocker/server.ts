@@ -57,6 +57,13 @@ export interface FakeThreatLockerOptions {
   fleetSize?: number;
   /** Explicit rows instead of generated ones; missing keys get defaults, explicit nulls stay. */
   computers?: Partial<FakeComputer>[];
+  /**
+   * Add the catalogue's labelled pitfall cases (default false); ordinary machines are then
+   * consistent with the NinjaOne fake's (catalogue.ts). Ignored when `computers` is given.
+   */
+  pitfalls?: boolean;
+  /** The instant the data is "as of": generated times and added rows (default: the catalogue's fixed date). */
+  asOf?: Date;
   /** Default: 64 lowercase hex characters derived from the seed. */
   apiKey?: string;
   /** Default true: a PATCH without `name` is a 400, so a client sending `computerName` fails loudly. */
@@ -348,7 +355,7 @@ export async function startFakeThreatLocker(opts: FakeThreatLockerOptions = {}):
   const { port = 0, host = '127.0.0.1', seed = 1, fleetSize = 700, strictRename = true } = opts;
   let paging: FakePagingMode = opts.paging ?? 'normal';
   const apiKey = opts.apiKey ?? createRng(seed ^ 0x6b6579).hex(64);
-  const fleet = generateThreatLockerFleet({ seed, size: opts.computers ? 0 : fleetSize });
+  const fleet = generateThreatLockerFleet({ seed, size: opts.computers ? 0 : fleetSize, now: opts.asOf, pitfalls: opts.pitfalls === true && !opts.computers });
   const orgs = new OrgTree(fleet.organizations);
   const store = new ComputerStore(orgs);
   const faults = new FaultPlan();
@@ -362,7 +369,7 @@ export async function startFakeThreatLocker(opts: FakeThreatLockerOptions = {}):
     if (computerId !== null && store.get(computerId)) throw new PortalError(409, `Computer ${computerId} already exists.`);
     const org = (partial.organizationId && orgs.find(partial.organizationId)) || orgs.root;
     const hostname = partial.hostname !== undefined ? partial.hostname : `ADDED-${addRng.alnum(6)}`;
-    return store.put({ ...baseComputer(org, computerId, hostname, CATALOGUE_NOW.getTime()), ...partial, computerId, hostname });
+    return store.put({ ...baseComputer(org, computerId, hostname, (opts.asOf ?? CATALOGUE_NOW).getTime()), ...partial, computerId, hostname });
   };
   const changeComputer = (computerId: string, patch: Partial<FakeComputer>): FakeComputer | undefined => {
     const entry = store.get(computerId);
@@ -461,7 +468,7 @@ export async function startFakeThreatLocker(opts: FakeThreatLockerOptions = {}):
       // Made-up computers, different on every page, so only a bound in the client ends paging.
       const filler = createRng(seed ^ pageNumber);
       for (let i = rows.length; i < pageSize; i++) {
-        rows.push({ ...baseComputer(orgs.root, filler.guid(), `ENDLESS-${pageNumber}-${i}`, CATALOGUE_NOW.getTime()), totalRows: matches.length });
+        rows.push({ ...baseComputer(orgs.root, filler.guid(), `ENDLESS-${pageNumber}-${i}`, (opts.asOf ?? CATALOGUE_NOW).getTime()), totalRows: matches.length });
       }
     }
     return { body: rows, headers };
