@@ -5,7 +5,7 @@
  * Every rule, with an example, is in docs/variances.md.
  */
 import { compareText, buildOrganizationMapping, type OrganizationMapping } from './organizations.js';
-import { contactMs, matchDevices, type DuplicateGroup } from './match.js';
+import { matchDevices, recencyKey, type DuplicateGroup } from './match.js';
 import { rulesOf, VARIANCE_RULES, vendorOf } from './rules.js';
 import type { VendorKey } from '../inventory/vendors.js';
 import {
@@ -29,16 +29,17 @@ const DUPLICATE: Readonly<Record<VendorRole, VarianceType>> = { security: 'DUPLI
 const OTHER: Readonly<Record<VendorRole, VendorRole>> = { security: 'rmm', rmm: 'security' };
 
 /**
- * The instant before which a device is stale: `staleDays` days before the end of `date`. The end
- * of the day is taken in UTC; the business time zone moves it by hours, not days.
+ * The instant before which a device is stale: `staleDays` days before the end of `date`, as an
+ * ISO string (compared with `recencyKey`). The end of the day is taken in UTC; the business time
+ * zone moves it by hours, not days. A device seen exactly at the cutoff is not stale.
  *
- * @example staleCutoff('2026-03-10', 30) // Date.parse('2026-02-09T00:00:00Z')
+ * @example staleCutoff('2026-03-10', 30) // '2026-02-09T00:00:00.000Z'
  */
-export function staleCutoff(date: string, staleDays: number): number {
+export function staleCutoff(date: string, staleDays: number): string {
   const start = /^\d{4}-\d{2}-\d{2}$/.test(date) ? Date.parse(`${date}T00:00:00Z`) : NaN;
   if (Number.isNaN(start)) throw new RangeError(`check date must be YYYY-MM-DD, got "${date}"`);
   if (!Number.isFinite(staleDays) || staleDays < 0) throw new RangeError(`staleDays must be a number ≥ 0, got ${staleDays}`);
-  return start + DAY_MS - staleDays * DAY_MS;
+  return new Date(start + DAY_MS - staleDays * DAY_MS).toISOString();
 }
 
 /**
@@ -50,7 +51,8 @@ export function staleCutoff(date: string, staleDays: number): number {
  */
 export function runChecks(input: CheckInput): CheckResult {
   const cutoff = staleCutoff(input.date, input.settings.staleDays);
-  const isStale = (device: DayDevice): boolean => contactMs(device) < cutoff;
+  // Never seen ('') sorts before any cutoff: stale.
+  const isStale = (device: DayDevice): boolean => recencyKey(device) < cutoff;
   const vendors = { security: vendorOf('security'), rmm: vendorOf('rmm') };
   const fleets: Record<VendorRole, readonly DayDevice[]> = { security: input.devices[vendors.security], rmm: input.devices[vendors.rmm] };
   const organizations = buildOrganizationMapping(
@@ -59,32 +61,34 @@ export function runChecks(input: CheckInput): CheckResult {
   );
   const match = matchDevices(fleets.security, fleets.rmm, organizations);
   const labels = { security: VARIANCE_RULES[vendors.security].label, rmm: VARIANCE_RULES[vendors.rmm].label };
-  const namesakes = namesakeIndex(fleets, match.pairs);
-  const variances: FoundVariance[] = [];
+  const found = new Map<VarianceType, FoundVariance[]>(VARIANCE_TYPES.map((type) => [type, []]));
+  const report = (variance: FoundVariance): void => {
+    found.get(variance.type)?.push(variance);
+  };
 
   const unpaired: Record<VendorRole, readonly DayDevice[]> = { security: match.unpairedSecurity, rmm: match.unpairedRmm };
+  // Stale devices and devices the other tool need not know (spares, network devices…) are never missing.
+  const missingDevices = (role: VendorRole): DayDevice[] => unpaired[role].filter((d) => !isStale(d) && rulesOf(d).expectsCounterpart(d));
+  const missingByRole: Record<VendorRole, DayDevice[]> = { security: missingDevices('security'), rmm: missingDevices('rmm') };
+  const namesakes = namesakeIndex(fleets, missingByRole, match.pairs);
   for (const role of ['security', 'rmm'] as const) {
-    for (const device of unpaired[role]) {
-      // Stale devices and devices the other tool need not know (spares, network devices…) are
-      // never missing.
-      if (isStale(device) || !rulesOf(device).expectsCounterpart(device)) continue;
-      variances.push(missing(role, device, namesakes, labels));
-    }
-    for (const group of match.duplicates[role]) variances.push(duplicate(role, group, labels));
+    for (const device of missingByRole[role]) report(missing(role, device, namesakes, labels));
+    for (const group of match.duplicates[role]) report(duplicate(role, group, labels));
   }
 
   const allowed = new Set(input.settings.spareAllowedLocations.map((l) => l.trim().toLowerCase()));
   for (const pair of match.pairs) {
     if (rulesOf(pair.rmm).isSpare(pair.rmm) && !allowed.has(pair.rmm.locationName?.trim().toLowerCase() ?? '')) {
-      variances.push(spareMismatch(pair, input.settings.spareAllowedLocations, labels));
+      report(spareMismatch(pair, input.settings.spareAllowedLocations, labels));
     }
     const names = displayNames(pair);
-    if (names !== null) variances.push(displayNameMismatch(pair, names, labels));
-    if (pair.organizations === 'moved') variances.push(siteMismatch(pair, organizations, labels));
+    if (names !== null) report(displayNameMismatch(pair, names, labels));
+    if (pair.organizations === 'moved') report(siteMismatch(pair, organizations, labels));
   }
 
-  const order = new Map(VARIANCE_TYPES.map((type, i) => [type, i]));
-  variances.sort((a, b) => (order.get(a.type) ?? 0) - (order.get(b.type) ?? 0) || compareText(a.subjectKey, b.subjectKey));
+  // By type in VARIANCE_TYPES order; within a type in a deterministic order (device key,
+  // organization and name, or pairing order), so no sort of the whole list is needed.
+  const variances = VARIANCE_TYPES.flatMap((type) => found.get(type) ?? []);
   const stale = [...fleets.security, ...fleets.rmm].filter(isStale).sort((a, b) => compareText(a.vendor, b.vendor) || compareText(a.deviceKey, b.deviceKey));
   return {
     variances,
@@ -121,7 +125,7 @@ function pairSubject(type: VarianceType, pair: Pair): string {
   return `${type}:${pair.security.vendor}:${pair.security.deviceKey}:${pair.rmm.vendor}:${pair.rmm.deviceKey}`;
 }
 
-/** Who else carries a device's name in the other tool, for the evidence of a missing device. */
+/** Who else carries a missing device's name in the other tool, for its evidence. */
 interface NamesakeIndex {
   readonly byKey: Readonly<Record<VendorRole, ReadonlyMap<string, DayDevice[]>>>;
   /** Security names longer than the RMM cut length, by their cut prefix. */
@@ -131,28 +135,49 @@ interface NamesakeIndex {
   readonly partner: ReadonlyMap<DayDevice, DayDevice>;
 }
 
-function namesakeIndex(fleets: Readonly<Record<VendorRole, readonly DayDevice[]>>, pairs: readonly Pair[]): NamesakeIndex {
+/**
+ * Indexes only the names the missing devices carry: one scan of each fleet with a set lookup,
+ * no list for the thousands of names nobody asks about.
+ */
+function namesakeIndex(fleets: Readonly<Record<VendorRole, readonly DayDevice[]>>, missing: Readonly<Record<VendorRole, readonly DayDevice[]>>, pairs: readonly Pair[]): NamesakeIndex {
+  const cut = fleets.rmm.reduce<number | null>((found, d) => found ?? rulesOf(d).truncationLength, null);
+  // Names wanted from each role's fleet: the missing devices of the other role, plus (for the
+  // RMM) the NetBIOS prefix a long security name may have been cut to.
+  const wanted = { security: new Set<string>(), rmm: new Set<string>() };
+  const wantedPrefixes = new Set<string>();
+  for (const d of missing.security) {
+    const key = rulesOf(d).nameKey(d);
+    wanted.rmm.add(key);
+    if (cut !== null && key.length > cut) wanted.rmm.add(key.slice(0, cut));
+  }
+  for (const d of missing.rmm) {
+    wanted.security.add(rulesOf(d).nameKey(d));
+    const truncated = rulesOf(d).truncatedNameKey(d);
+    if (truncated !== null) wantedPrefixes.add(truncated);
+  }
   const push = (map: Map<string, DayDevice[]>, key: string, d: DayDevice): void => {
     const list = map.get(key);
     if (list) list.push(d);
     else map.set(key, [d]);
   };
-  const security = new Map<string, DayDevice[]>();
-  const rmm = new Map<string, DayDevice[]>();
+  const byKey = { security: new Map<string, DayDevice[]>(), rmm: new Map<string, DayDevice[]>() };
   const securityByPrefix = new Map<string, DayDevice[]>();
-  for (const d of fleets.rmm) push(rmm, rulesOf(d).nameKey(d), d);
-  const cut = fleets.rmm.reduce<number | null>((found, d) => found ?? rulesOf(d).truncationLength, null);
-  for (const d of fleets.security) {
-    const key = rulesOf(d).nameKey(d);
-    push(security, key, d);
-    if (cut !== null && key.length > cut) push(securityByPrefix, key.slice(0, cut), d);
+  for (const role of ['security', 'rmm'] as const) {
+    if (wanted[role].size === 0 && (role === 'rmm' || wantedPrefixes.size === 0)) continue;
+    for (const d of fleets[role]) {
+      const key = rulesOf(d).nameKey(d);
+      if (wanted[role].has(key)) push(byKey[role], key, d);
+      if (role === 'security' && cut !== null && key.length > cut && wantedPrefixes.has(key.slice(0, cut))) push(securityByPrefix, key.slice(0, cut), d);
+    }
   }
   const partner = new Map<DayDevice, DayDevice>();
-  for (const p of pairs) {
-    partner.set(p.security, p.rmm);
-    partner.set(p.rmm, p.security);
+  if (missing.security.length + missing.rmm.length > 0) {
+    for (const p of pairs) {
+      partner.set(p.security, p.rmm);
+      partner.set(p.rmm, p.security);
+    }
   }
-  return { byKey: { security, rmm }, securityByPrefix, cut, partner };
+  return { byKey, securityByPrefix, cut, partner };
 }
 
 function namesakesOf(role: VendorRole, device: DayDevice, index: NamesakeIndex): Record<string, unknown>[] {
