@@ -103,11 +103,48 @@ export interface CheckSettings {
   readonly spareAllowedLocations: readonly string[];
 }
 
+/**
+ * How the organizations of a pair relate (docs/variances.md, "Organizations"):
+ * `linked` — one customer by the organization mapping; `unmapped` — at least one side's
+ * organization is linked to nothing; `moved` — both are linked, but to other organizations
+ * (the device moved customer in one tool only: SITE_MISMATCH).
+ */
+export type OrganizationRelation = 'linked' | 'unmapped' | 'moved';
+
 /** A security-agent computer paired with an RMM device. */
 export interface Pair {
   readonly security: DayDevice;
   readonly rmm: DayDevice;
+  /** `cross_org` whenever the organizations are not linked; otherwise the name match. */
   readonly quality: MatchQuality;
+  /** `truncated`: the RMM name is a 15-character NetBIOS name that starts the security name. */
+  readonly nameMatch: 'exact' | 'truncated';
+  readonly organizations: OrganizationRelation;
+}
+
+/**
+ * One vendor's part in matching and the rules, in `vendors/<vendor>/variance-rules.ts`. Every
+ * vendor implements all of it; a member that means nothing for a vendor returns the neutral
+ * value (null, false), so a third tool is a new module, not a change to matching.
+ */
+export interface VendorVarianceRules {
+  readonly vendor: VendorKey;
+  /** The product name hints use ("Rename in ThreatLocker …"). */
+  readonly label: string;
+  /** The exact name key: the canonical hostname as stored. */
+  readonly nameKey: (device: DayDevice) => string;
+  /** Length at which this vendor may store a name cut short (NetBIOS: 15); null when it never does. */
+  readonly truncationLength: number | null;
+  /** The key under which this device's name may be a cut-short longer name; null when it is complete. */
+  readonly truncatedNameKey: (device: DayDevice) => string | null;
+  /** Whether the device should have a counterpart in the other tool (reported missing when it has none). */
+  readonly expectsCounterpart: (device: DayDevice) => boolean;
+  readonly isSpare: (device: DayDevice) => boolean;
+  /**
+   * A secondary record of a machine (a host-monitored VM guest): when an agent record of the same
+   * name exists in the same organization, the two are one machine, not duplicates.
+   */
+  readonly isSecondaryView: (device: DayDevice) => boolean;
 }
 
 /** Everything a check over one day reads: both fleets of that day, the links, the settings. */
