@@ -24,6 +24,11 @@ export const ERROR_CODES = {
   HUB_ERR_RUN_ENDED: { status: 409, meaning: 'The job already ended; there is nothing to cancel.' },
   HUB_ERR_VENDOR_NOT_CONFIGURED: { status: 503, meaning: 'That vendor is not configured on this hub (set its variables and restart).' },
   HUB_ERR_DATABASE_MODE: { status: 409, meaning: 'The database is a demo database and this hub uses real vendors (or the reverse); nothing was written.' },
+  HUB_ERR_VARIANCE_NOT_FOUND: { status: 404, meaning: 'No variance with that id.' },
+  HUB_ERR_VARIANCE_TRANSITION: { status: 409, meaning: "The variance's status does not allow that action (e.g. resolving a resolved variance)." },
+  HUB_ERR_VARIANCES_INCOMPLETE_DAY: { status: 409, meaning: 'A vendor has no completed collection for that day; the check was not run and nothing changed.' },
+  HUB_ERR_VARIANCES_DATE_BEHIND: { status: 409, meaning: 'A check over a later day has already run; an earlier day cannot be checked any more.' },
+  HUB_ERR_ORGANIZATION_LINK_NOT_FOUND: { status: 404, meaning: 'No organization link for that pair of organizations.' },
   HUB_ERR_DATABASE: { status: 503, meaning: 'The database failed or cannot be reached; any change was rolled back.' },
   HUB_ERR_INTERNAL: { status: 500, meaning: 'An unexpected error; see the server log.' },
 } as const satisfies Record<string, { status: number; meaning: string }>;
