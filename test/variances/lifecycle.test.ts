@@ -304,6 +304,31 @@ describe.each(TEST_DATABASES)('variance lifecycle on %s', (kind) => {
     }).toEqual(before);
   });
 
+  it('two checks at once apply one after the other (the variance lock)', async () => {
+    const found = [missing('pc-a'), missing('pc-b'), mismatch('pc-c', 'C', 'See')];
+    const [a, b] = await Promise.all([day('2026-03-01', found), day('2026-03-01', found)]);
+    expect([a.opened, b.opened].sort()).toEqual([0, 3]);
+    expect(await db.db.selectFrom('variance_event').select('kind').execute()).toHaveLength(3);
+    expect(await db.db.selectFrom('variance_observation').select('variance_id').execute()).toHaveLength(3);
+  });
+
+  it('a person acting during a check waits for it, and the check never undoes the action', async () => {
+    await day('2026-03-01', [missing('pc-a')]);
+    const a = await variance('pc-a');
+    let resolving: Promise<unknown> | undefined;
+    let finished = false;
+    clock.set('2026-03-02T15:00:00Z');
+    await db.db.transaction().execute(async (t) => {
+      await applyCheckResult(t, { date: '2026-03-02', found: [missing('pc-a')], trigger: 'cli', startedAt: clock.now(), clock });
+      // Started while the check's transaction holds the lock: it must wait for the commit.
+      resolving = tx((t2) => resolveVariance(t2, a.id, { by: 'alice' }, clock)).then(() => (finished = true));
+      await new Promise((r) => setTimeout(r, 200));
+      expect(finished).toBe(false);
+    });
+    await resolving;
+    expect(await variance('pc-a')).toMatchObject({ status: 'resolved', resolved_by: 'alice', last_seen: '2026-03-02' });
+  });
+
   it('applies a large day in a handful of statements', async () => {
     const many = Array.from({ length: 3000 }, (_, i) => missing(`pc-${i}`));
     expect(await day('2026-03-01', many)).toMatchObject({ opened: 3000, openTotal: 3000 });
