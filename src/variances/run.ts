@@ -187,8 +187,3 @@ export async function checkAfterCollection(deps: CheckRunDeps, date: string, log
     return undefined;
   }
 }
-
-/** The latest completed run, for reports and the CLI. */
-export async function latestCompletedRun(db: Executor) {
-  return db.selectFrom('variance_run').selectAll().where('status', '=', 'completed').orderBy('id', 'desc').limit(1).executeTakeFirst();
-}

@@ -19,35 +19,11 @@ import {
 } from '../../src/variances/lifecycle.js';
 import type { FoundVariance } from '../../src/variances/types.js';
 import { openTestDatabase, TEST_DATABASES, type TestDatabase } from '../helpers/database.js';
+import { displayMismatch, missingNinja } from '../helpers/variances.js';
 
-function missing(host: string, evidence: Record<string, unknown> = { last_contact: '2026-03-09T10:00:00Z' }): FoundVariance {
-  return {
-    type: 'MISSING_NINJA',
-    subjectKey: `MISSING_NINJA:threatlocker:${host}-id`,
-    hostname: host,
-    organization: 'Acme',
-    matchQuality: null,
-    devices: [{ vendor: 'threatlocker', device_key: `${host}-id`, hostname: host.toUpperCase(), display_name: host, organization_name: 'Acme', location_name: null }],
-    evidence,
-    hint: 'Install the NinjaOne agent or remove the ThreatLocker computer',
-  };
-}
-
-function mismatch(host: string, tl: string, ninja: string): FoundVariance {
-  return {
-    type: 'DISPLAY_NAME_MISMATCH',
-    subjectKey: `DISPLAY_NAME_MISMATCH:threatlocker:${host}-id:ninja:${host}-n`,
-    hostname: host,
-    organization: 'Acme',
-    matchQuality: 'exact',
-    devices: [
-      { vendor: 'threatlocker', device_key: `${host}-id`, hostname: host, display_name: tl, organization_name: 'Acme', location_name: null },
-      { vendor: 'ninja', device_key: `${host}-n`, hostname: host, display_name: ninja, organization_name: 'Acme', location_name: 'HQ' },
-    ],
-    evidence: { threatlocker_display_name: tl, ninja_display_name: ninja },
-    hint: 'Rename one of the two',
-  };
-}
+/** The fixtures' findings, all in one organization. */
+const missing = (host: string, evidence: Record<string, unknown> = {}): FoundVariance => missingNinja(host, 'Acme', evidence);
+const mismatch = (host: string, tl: string, ninja: string): FoundVariance => displayMismatch(host, tl, ninja);
 
 describe('planDay (pure)', () => {
   it('compares evidence whatever the key order jsonb gives back', () => {
