@@ -14,6 +14,7 @@ import { CollectorRuns, type RecordRetry } from './collectors/runs.js';
 import { ninjaSource } from './collectors/ninja.js';
 import { threatlockerSource } from './collectors/threatlocker.js';
 import { createLogger } from './logger.js';
+import { checkAfterCollection, type CheckRunDeps } from './variances/run.js';
 import type { SyncDeps } from './sync/sync-device.js';
 import type { RetryPolicy } from './vendors/http.js';
 import { NinjaClient } from './vendors/ninja/client.js';
@@ -70,6 +71,17 @@ export function threatlockerDeps(deps: Deps): SyncDeps & { readonly threatlocker
   return { db: deps.db, clock: deps.clock, logger: deps.logger, vendorIds: deps.vendorIds, threatlocker };
 }
 
+/** What a variance check run needs, from the hub's dependencies. */
+export function checkRunDeps(deps: Pick<Deps, 'db' | 'clock' | 'vendorIds' | 'logger' | 'config'>): CheckRunDeps {
+  return {
+    db: deps.db,
+    clock: deps.clock,
+    vendorIds: deps.vendorIds,
+    logger: deps.logger,
+    settings: { staleDays: deps.config.variances.staleDays, spareAllowedLocations: deps.config.variances.spareAllowedLocations },
+  };
+}
+
 /**
  * Builds the hub's dependencies. Refuses (HubError `HUB_ERR_DATABASE_MODE`) a database whose
  * mark does not match `mode` before anything is written: demo mode on a database holding real
@@ -112,6 +124,8 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
       },
       // Checked again at every start (API, schedule, CLI, demo): the one place runs begin.
       beforeStart: claim,
+      // Once both vendors have collected a day, its variances are checked (never fails a run).
+      afterCollected: (date, log) => checkAfterCollection(checkRunDeps({ db: database.db, clock, vendorIds, logger, config }), date, log),
       ...(options.recordRetry ? { recordRetry: options.recordRetry } : {}),
       settings: {
         maxDropPercent: config.collectors.maxDropPercent,

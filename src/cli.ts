@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * inventory-hub — serve | migrate | collect | retention | sync-device.
+ * inventory-hub — serve | migrate | collect | retention | check | sync-device.
  * Every command calls the same library functions the HTTP API uses.
  */
 import { hostname } from 'node:os';
@@ -18,6 +18,10 @@ import { HubError } from './errors.js';
 import { fillDemoDay, startDemoVendors, type DemoVendors } from './demo.js';
 import { buildServer } from './http/server.js';
 import { createLogger } from './logger.js';
+import { loadVendorIds } from './inventory/vendors.js';
+import { isCalendarDate } from './variances/lifecycle.js';
+import { runVarianceCheck } from './variances/run.js';
+import { VARIANCE_TYPES } from './variances/types.js';
 import { DEFAULT_UPDATED_BY, syncThreatLockerDevice } from './sync/sync-device.js';
 import { VERSION } from './version.js';
 
@@ -256,6 +260,45 @@ async function retentionCommand(opts: { dryRun?: boolean }): Promise<void> {
   }
 }
 
+/**
+ * Checks a day's variances (default today) and prints what the run did. Needs no vendor: it
+ * reads the collected snapshots. Exit 2 when the day cannot be checked (nothing changed).
+ */
+async function checkCommand(opts: { date?: string }): Promise<void> {
+  const config = configOrExit();
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    await migrateToLatest(database.db);
+    const clock = systemClock(config.timeZone);
+    const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+    const vendorIds = await loadVendorIds(database.db);
+    const settings = { staleDays: config.variances.staleDays, spareAllowedLocations: config.variances.spareAllowedLocations };
+    let s;
+    try {
+      s = await runVarianceCheck({ db: database.db, clock, vendorIds, logger, settings }, { date: opts.date, trigger: 'cli' });
+    } catch (err) {
+      if (!(err instanceof HubError) || err.status >= 500) throw err;
+      process.stderr.write(`Not checked (${err.code}): ${err.message}\n`);
+      exitCode = 2;
+      return;
+    }
+    const width = Math.max(...VARIANCE_TYPES.map((t) => t.length));
+    process.stdout.write(`Variances of ${s.date} (run ${s.runId}): ${s.found} found\n`);
+    for (const t of VARIANCE_TYPES) process.stdout.write(`  ${t.padEnd(width)}  ${s.counts[t]}\n`);
+    process.stdout.write(
+      `Opened ${s.opened}, resolved ${s.resolved}, reopened ${s.reopened}, changed ${s.seen}, acceptances expired ${s.acceptancesExpired}; ` +
+        `open now: ${s.openTotal}. Stale devices (not reported missing): ${s.stale}.\n`,
+    );
+  } finally {
+    await database.close();
+  }
+}
+
+function calendarDate(value: string): string {
+  if (!isCalendarDate(value)) throw new InvalidArgumentError('must be a date (YYYY-MM-DD)');
+  return value;
+}
+
 function nonEmpty(value: string): string {
   if (value.trim() === '') throw new InvalidArgumentError('must not be empty');
   return value.trim();
@@ -283,6 +326,11 @@ program
   .description('delete daily snapshots older than SNAPSHOT_RETENTION_DAYS, keeping month ends')
   .option('--dry-run', 'print what would be deleted and change nothing')
   .action(retentionCommand);
+program
+  .command('check')
+  .description("check a day's variances between the vendors (both must have collected it) and apply the result")
+  .option('--date <YYYY-MM-DD>', 'the day to check (default today in INVENTORY_TIMEZONE)', calendarDate)
+  .action(checkCommand);
 program
   .command('sync-device')
   .description('re-read one ThreatLocker computer and replace today\'s snapshot')

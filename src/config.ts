@@ -39,6 +39,14 @@ export interface CollectorConfig {
   readonly staleAfterMs: number;
 }
 
+/** Settings of the variance checks (src/variances/run.ts hands them to the rules). */
+export interface VarianceConfig {
+  /** A device not seen for more than this many days is stale: never reported missing. */
+  readonly staleDays: number;
+  /** NinjaOne locations whose spare devices may keep ThreatLocker (matched case-insensitively). */
+  readonly spareAllowedLocations: readonly string[];
+}
+
 export interface Config {
   readonly port: number;
   readonly host: string;
@@ -64,6 +72,7 @@ export interface Config {
   /** Total time a sync-device or update-name request may take, end to end (vendor retries included). */
   readonly syncDeadlineMs: number;
   readonly collectors: CollectorConfig;
+  readonly variances: VarianceConfig;
 }
 
 export class ConfigError extends Error {
@@ -156,6 +165,11 @@ const envSchema = z.object({
   RETENTION_CRON: optionalString.transform((v) => v ?? '15 3 * * *'),
   COLLECTOR_HEARTBEAT_SECONDS: intInRange('COLLECTOR_HEARTBEAT_SECONDS', 1, 3600, 5),
   COLLECTOR_STALE_SECONDS: intInRange('COLLECTOR_STALE_SECONDS', 10, 86_400, 120),
+  VARIANCE_STALE_DAYS: intInRange('VARIANCE_STALE_DAYS', 1, 3650, 30),
+  // Location names may hold spaces ("ES Spare"); commas separate them, blanks are dropped.
+  VARIANCE_SPARE_ALLOWED_LOCATIONS: optionalString.transform((v) =>
+    v === undefined ? [] : [...new Set(v.split(',').map((s) => s.trim()).filter((s) => s !== ''))],
+  ),
 });
 
 /** Throws when `expression` is not a cron expression croner (the scheduler) accepts. */
@@ -257,6 +271,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       cron: Object.freeze({ threatlocker: e.THREATLOCKER_COLLECT_CRON, ninja: e.NINJA_COLLECT_CRON, retention: e.RETENTION_CRON }),
       heartbeatMs: e.COLLECTOR_HEARTBEAT_SECONDS * 1000,
       staleAfterMs: e.COLLECTOR_STALE_SECONDS * 1000,
+    }),
+    variances: Object.freeze({
+      staleDays: e.VARIANCE_STALE_DAYS,
+      spareAllowedLocations: Object.freeze(e.VARIANCE_SPARE_ALLOWED_LOCATIONS),
     }),
   });
 }

@@ -82,4 +82,15 @@ describe('loadConfig', () => {
     expect(c).toMatchObject({ demo: false, ninja: undefined });
     expect(c.threatlocker?.apiKey).toBe(KEY);
   });
+
+  it('variance settings: defaults, a list of locations, bounds', () => {
+    expect(loadConfig({}).variances).toEqual({ staleDays: 30, spareAllowedLocations: [] });
+    const c = loadConfig({ VARIANCE_STALE_DAYS: '45', VARIANCE_SPARE_ALLOWED_LOCATIONS: ' ES Spare , Lab,,ES Spare ' });
+    expect(c.variances).toEqual({ staleDays: 45, spareAllowedLocations: ['ES Spare', 'Lab'] });
+    expect(Object.isFrozen(c.variances)).toBe(true);
+    expect(Object.isFrozen(c.variances.spareAllowedLocations)).toBe(true);
+    expect(loadConfig({ VARIANCE_SPARE_ALLOWED_LOCATIONS: '  ' }).variances.spareAllowedLocations).toEqual([]);
+    expect(() => loadConfig({ VARIANCE_STALE_DAYS: '0' })).toThrow(/VARIANCE_STALE_DAYS must be an integer from 1 to 3650/);
+    expect(() => loadConfig({ VARIANCE_STALE_DAYS: 'month' })).toThrow(/VARIANCE_STALE_DAYS/);
+  });
 });

@@ -73,6 +73,12 @@ export interface RunsDeps {
   readonly recordRetry?: RecordRetry;
   /** Checked before every start; throws (a HubError) to refuse it, e.g. real vendors into a demo database. */
   readonly beforeStart?: () => Promise<void>;
+  /**
+   * Called once per day a batch's jobs replaced (a completed, not dry, run), after every job of
+   * the batch ended: the variance check (variances/run.ts checkAfterCollection). It must not
+   * reject; if it does, the rejection is logged and the runs stay as recorded.
+   */
+  readonly afterCollected?: (date: string, log: Logger) => Promise<unknown>;
 }
 
 export interface StartRequest {
@@ -391,8 +397,16 @@ export class CollectorRuns {
         .execute(),
     );
     // Vendors are independent: one failing never cancels the other.
-    await Promise.allSettled(jobs.map((j) => this.runJob(j)));
+    const outcomes = await Promise.allSettled(jobs.map((j) => this.runJob(j)));
     await this.persist(log, 'settle the batch', () => this.finishBatch(batch.batch_id));
+    // After the batch, so that a batch collecting both vendors checks the day once.
+    const days = new Set(outcomes.flatMap((o) => (o.status === 'fulfilled' && o.value !== undefined ? [o.value] : [])));
+    const after = this.deps.afterCollected;
+    if (after && !this.closing.signal.aborted) {
+      for (const date of days) {
+        await after(date, log).catch((err: unknown) => log.error({ err, date }, 'the check after the collection failed'));
+      }
+    }
   }
 
   /**
@@ -406,7 +420,8 @@ export class CollectorRuns {
     return r === undefined ? undefined : r.value.numUpdatedRows > 0n;
   }
 
-  private async runJob(job: JobRunRow): Promise<void> {
+  /** Runs one job; answers the day it replaced when it completed (not a dry run), else undefined. */
+  private async runJob(job: JobRunRow): Promise<string | undefined> {
     const { db, clock, logger, vendorIds, settings } = this.deps;
     const name = collectorOfJob(job.job_name) as CollectorName;
     const controller = new AbortController();
@@ -455,7 +470,7 @@ export class CollectorRuns {
       });
       if (running !== true) {
         if (running === false) log.warn('collector run not started: it was ended by another process before it began');
-        return;
+        return undefined;
       }
       log.info({ date: job.snapshot_date, dryRun: job.dry_run, force: job.forced }, 'collector run started');
       // Only now: a heartbeat finds no running row before this point and would read it as lost.
@@ -481,17 +496,29 @@ export class CollectorRuns {
         failure = err;
       }
       clearInterval(timer);
-      if (result) await this.recordCompleted(log, job, name, started, progress, result);
-      else await this.recordFailed(log, job, name, started, progress, failure, controller.signal);
+      let replaced: string | undefined;
+      if (result) {
+        const recorded = await this.recordCompleted(log, job, name, started, progress, result);
+        // An outcome that could not be written (undefined) still replaced the day.
+        if (recorded !== false && !job.dry_run) replaced = job.snapshot_date ?? undefined;
+      } else {
+        await this.recordFailed(log, job, name, started, progress, failure, controller.signal);
+      }
       // The runner clears its staging, but not when the database was gone at that moment.
       await this.persist(log, "discard the run's leftovers", () => discardRunLeftovers(db, [job.job_id]));
+      return replaced;
     } finally {
       clearInterval(timer);
       this.running.delete(job.job_id);
     }
   }
 
-  private async recordCompleted(log: Logger, job: JobRunRow, name: CollectorName, started: Date, progress: CollectionProgress, result: CollectionResult) {
+  /**
+   * Records a completed run. Answers whether the run's data is in the day (recorded completed,
+   * or finished late after another process had marked it failed); undefined when the outcome
+   * could not be written.
+   */
+  private async recordCompleted(log: Logger, job: JobRunRow, name: CollectorName, started: Date, progress: CollectionProgress, result: CollectionResult): Promise<boolean | undefined> {
     const ended = this.deps.clock.now();
     const what = job.dry_run
       ? `Dry run: ${result.devices} devices would be written for ${job.snapshot_date}`
@@ -515,14 +542,14 @@ export class CollectorRuns {
     });
     if (recorded !== false) {
       if (recorded) log.info({ ...result }, 'collector run completed');
-      return;
+      return recorded;
     }
     // The reaper of another process marked this run failed after its last heartbeat, and the
     // swap had already begun: the day does hold this run's data. The status stays failed
     // (whoever read it may have acted on it, e.g. started another run); the message says
     // what is true.
     log.warn({ ...result }, `collector ${JOB_LABEL[name]} finished after it had been marked failed (no heartbeat); the status stays failed`);
-    if (job.dry_run) return;
+    if (job.dry_run) return false;
     await this.persist(log, 'note the late finish on the failed run', () =>
       this.deps.db
         .updateTable('job_runs')
@@ -534,6 +561,7 @@ export class CollectorRuns {
         .where('status', '=', 'failed')
         .execute(),
     );
+    return true;
   }
 
   private async recordFailed(log: Logger, job: JobRunRow, name: CollectorName, started: Date, progress: CollectionProgress, err: unknown, signal: AbortSignal) {

@@ -199,6 +199,83 @@ export interface HubDatabaseTable {
   marked_at: Generated<Date>;
 }
 
+export const VARIANCE_RUN_TRIGGERS = ['api', 'cli', 'collection'] as const;
+export type VarianceRunTrigger = (typeof VARIANCE_RUN_TRIGGERS)[number];
+
+/** A check over one day (migration 0008); failed runs are recorded too, with their error. */
+export interface VarianceRunTable {
+  id: Generated<number>;
+  snapshot_date: string;
+  trigger: VarianceRunTrigger;
+  status: 'completed' | 'failed';
+  started_at: Timestamp;
+  finished_at: Timestamp;
+  /** Variances found, per type. */
+  counts: ColumnType<Record<string, number>, string | undefined, string>;
+  found: ColumnType<number, number | undefined, number>;
+  opened: ColumnType<number, number | undefined, number>;
+  seen: ColumnType<number, number | undefined, number>;
+  resolved: ColumnType<number, number | undefined, number>;
+  reopened: ColumnType<number, number | undefined, number>;
+  acceptances_expired: ColumnType<number, number | undefined, number>;
+  error_code: string | null;
+  error: string | null;
+}
+
+export const VARIANCE_EVENT_KINDS = ['opened', 'seen', 'resolved_auto', 'resolved', 'reopened', 'accepted', 'acceptance_expired'] as const;
+export type VarianceEventKind = (typeof VARIANCE_EVENT_KINDS)[number];
+
+/** One row per variance for its whole life (migration 0008; src/variances/lifecycle.ts). */
+export interface VarianceTable {
+  id: Generated<number>;
+  subject_key: string;
+  type: string;
+  status: 'open' | 'resolved' | 'accepted';
+  hostname: string;
+  organization: string | null;
+  match_quality: 'exact' | 'truncated' | 'cross_org' | null;
+  devices: ColumnType<unknown, string, string>;
+  evidence: ColumnType<unknown, string, string>;
+  hint: string;
+  first_seen: string;
+  last_seen: string;
+  resolved_at: Timestamp | null;
+  resolved_by: string | null;
+  accepted_until: string | null;
+  accepted_reason: string | null;
+  accepted_by: string | null;
+  updated_at: Timestamp;
+}
+
+/** Append-only history of a variance. `actor` is null for what a check did. */
+export interface VarianceEventTable {
+  id: Generated<number>;
+  variance_id: number;
+  at: Timestamp;
+  kind: VarianceEventKind;
+  actor: string | null;
+  note: string | null;
+  snapshot_date: string | null;
+  run_id: number | null;
+  details: ColumnType<unknown, string | null, string | null>;
+}
+
+/** A variance a check found on a snapshot date, with its status after that check. */
+export interface VarianceObservationTable {
+  snapshot_date: string;
+  variance_id: number;
+  status: 'open' | 'resolved' | 'accepted';
+}
+
+export interface OrganizationLinkTable {
+  id: Generated<number>;
+  threatlocker_organization: string;
+  ninja_organization: string;
+  kind: 'link' | 'never';
+  created_by: string;
+  created_at: Timestamp;
+}
+
 export interface DB {
   vendor: VendorTable;
   device_identity: DeviceIdentityTable;
@@ -211,10 +288,20 @@ export interface DB {
   schedule_claims: ScheduleClaimTable;
   vendor_token: VendorTokenTable;
   hub_database: HubDatabaseTable;
+  variance_run: VarianceRunTable;
+  variance: VarianceTable;
+  variance_event: VarianceEventTable;
+  variance_observation: VarianceObservationTable;
+  organization_link: OrganizationLinkTable;
 }
 
 export type JobRunRow = Selectable<JobRunTable>;
 export type JobBatchRow = Selectable<JobBatchTable>;
+
+export type VarianceRow = Selectable<VarianceTable>;
+export type VarianceEventRow = Selectable<VarianceEventTable>;
+export type VarianceRunRow = Selectable<VarianceRunTable>;
+export type OrganizationLinkRow = Selectable<OrganizationLinkTable>;
 
 export type DeviceSnapshotRow = Selectable<DeviceSnapshotTable>;
 export type NewDeviceSyncLog = Insertable<DeviceSyncLogTable>;

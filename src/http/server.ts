@@ -19,8 +19,10 @@ import { HubError, isDatabaseUnavailable, statusOf, type ErrorCode } from '../er
 import { VERSION } from '../version.js';
 import { collectorRoutes } from './routes/collectors.js';
 import { healthRoutes } from './routes/health.js';
+import { organizationRoutes } from './routes/organizations.js';
 import { statusRoutes } from './routes/status.js';
 import { threatlockerRoutes } from './routes/threatlocker.js';
+import { varianceRoutes } from './routes/variances.js';
 import { findUnsafeText } from './schemas.js';
 
 /** Bodies are small JSON objects; anything bigger is a mistake or an attack. */
@@ -239,5 +241,7 @@ export async function buildServer(deps: Deps): Promise<FastifyInstance> {
   await app.register(threatlockerRoutes(deps), { prefix: '/api/threatlocker' });
   await app.register(statusRoutes(deps), { prefix: '/api' });
   await app.register(collectorRoutes(deps), { prefix: '/api/collectors' });
+  await app.register(varianceRoutes(deps), { prefix: '/api/variances' });
+  await app.register(organizationRoutes(deps), { prefix: '/api/organizations' });
   return app;
 }

@@ -9,6 +9,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Clock } from '../clock.js';
 import { addDays } from '../clock.js';
 import type { DB } from '../db/schema.js';
+import { openVarianceCounts } from '../variances/queries.js';
 import { VENDOR_LABELS, type VendorIds, type VendorKey } from './vendors.js';
 
 const VENDORS: readonly VendorKey[] = ['ninja', 'threatlocker'];
@@ -94,6 +95,8 @@ export async function inventoryStatus(db: Kysely<DB>, clock: Clock, vendorIds: V
     warnings.push(`Recent collector failures: ${failures.length} in the last 24 hours (latest: ${failures[0]?.error ?? failures[0]?.message})`);
   }
 
+  const exceptionCounts = await openVarianceCounts(db);
+
   return {
     data_status: dataStatus,
     device_counts: deviceCounts,
@@ -114,9 +117,9 @@ export async function inventoryStatus(db: Kysely<DB>, clock: Clock, vendorIds: V
     },
     warnings,
     has_warnings: warnings.length > 0,
-    // Variance checks arrive with their own issue; the keys are here so clients can rely on them.
-    exception_counts: {} as Record<string, number>,
-    total_exceptions: 0,
+    // Open variances by type, whatever day they were found (only types that have some).
+    exception_counts: exceptionCounts,
+    total_exceptions: Object.values(exceptionCounts).reduce((a, b) => a + b, 0),
     generated_at: clock.now().toISOString(),
   };
 }

@@ -6,6 +6,7 @@ import * as m0004 from './0004_snapshot_days.js';
 import * as m0005 from './0005_vendor_token_access.js';
 import * as m0006 from './0006_hub_database.js';
 import * as m0007 from './0007_staging_keys.js';
+import * as m0008 from './0008_variances.js';
 
 /**
  * Every migration, in order. Listed statically (not read from disk) so that the compiled
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   '0005_vendor_token_access': m0005,
   '0006_hub_database': m0006,
   '0007_staging_keys': m0007,
+  '0008_variances': m0008,
 };

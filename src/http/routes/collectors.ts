@@ -159,7 +159,7 @@ export function collectorRoutes(deps: Deps): FastifyPluginAsync {
             field: 'collectors',
           });
         }
-        const warnings = body.run_cross_vendor ? ['run_cross_vendor was ignored: cross-vendor checks are not available yet'] : [];
+        const warnings = body.run_cross_vendor ? ['run_cross_vendor was ignored: the variance check runs by itself once both vendors have collected the day'] : [];
         return reply.code(202).send({
           batch_id: started.batch.batch_id,
           status: started.batch.status,

@@ -1,0 +1,584 @@
+/**
+ * The variance store: what a check over one day does to the variances on record, and what
+ * people do to them (accept, resolve, reopen). One row per variance for its whole life, keyed by
+ * the check's subject key, with an append-only event history (docs/variances.md, "Lifecycle and
+ * runs").
+ *
+ * A check over day D, applied by {@link applyCheckResult} in the caller's transaction:
+ *
+ * - a variance found for the first time is **opened** (first_seen = last_seen = D);
+ * - an open one found again has its last_seen advanced; an event `seen` is written only when its
+ *   evidence or its devices changed (not every day: the history stays readable);
+ * - an open one no longer found is **resolved automatically** (`resolved_auto`);
+ * - a resolved one found again is **reopened** — also when a person resolved it: a person's
+ *   resolve is recorded, but the data decides;
+ * - an accepted one stays accepted through `accepted_until` (inclusive), found or not; the first
+ *   check over a later day ends the acceptance (`acceptance_expired`), then reopens the variance
+ *   if it is still found or resolves it automatically if it is gone.
+ *
+ * Re-applying the same findings for the same day changes nothing more (no event, no update). A
+ * check over a day before the latest completed check's day is refused
+ * (`HUB_ERR_VARIANCES_DATE_BEHIND`): it would resolve variances found on later days.
+ *
+ * Every change to variances takes VARIANCE_LOCK (db/locks.ts) for its transaction, so checks in
+ * any process apply one after the other and never overwrite a person's action they did not see.
+ */
+import { sql, type Transaction } from 'kysely';
+import type { Clock } from '../clock.js';
+import { VARIANCE_LOCK } from '../db/locks.js';
+import type { DB, VarianceEventKind, VarianceRow, VarianceRunTrigger } from '../db/schema.js';
+import { HubError } from '../errors.js';
+import { VARIANCE_TYPES, type FoundVariance, type VarianceStatus, type VarianceType } from './types.js';
+
+/** Takes the variance lock for the rest of the transaction (re-entrant within it). */
+export async function lockVariances(tx: Transaction<DB>): Promise<void> {
+  await sql`SELECT pg_advisory_xact_lock(${sql.lit(VARIANCE_LOCK)}, 0)`.execute(tx);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Planning a day (pure)
+
+/** A variance as the planner reads it (the stored row's lifecycle columns). */
+export type StoredVariance = Pick<
+  VarianceRow,
+  | 'id'
+  | 'subject_key'
+  | 'type'
+  | 'status'
+  | 'hostname'
+  | 'organization'
+  | 'match_quality'
+  | 'devices'
+  | 'evidence'
+  | 'hint'
+  | 'first_seen'
+  | 'last_seen'
+  | 'resolved_at'
+  | 'resolved_by'
+  | 'accepted_until'
+  | 'accepted_reason'
+  | 'accepted_by'
+>;
+
+/** An event the plan writes; `variance` is an existing id or a subject key opened by the plan. */
+export interface PlannedEvent {
+  readonly variance: number | string;
+  readonly kind: VarianceEventKind;
+  readonly details: Readonly<Record<string, unknown>> | null;
+}
+
+export interface DayPlan {
+  /** Variances to open (found for the first time). */
+  readonly opens: readonly FoundVariance[];
+  /** Existing variances whose row changes (their whole new state). */
+  readonly updates: readonly StoredVariance[];
+  /** Existing variances found again whose only change is last_seen (advanced to the day). */
+  readonly touches: readonly number[];
+  readonly events: readonly PlannedEvent[];
+  /** What the day's observations are: every found variance and its status after the check. */
+  readonly observations: readonly { readonly variance: number | string; readonly status: VarianceStatus }[];
+  readonly found: number;
+  readonly counts: Readonly<Record<VarianceType, number>>;
+  readonly opened: number;
+  readonly seen: number;
+  readonly resolved: number;
+  readonly reopened: number;
+  readonly acceptancesExpired: number;
+}
+
+/**
+ * JSON with object keys sorted, so that values read back from jsonb (which reorders keys)
+ * compare equal to the same values built in code.
+ */
+export function canonicalJson(value: unknown): string {
+  const normalize = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(normalize);
+    if (v !== null && typeof v === 'object') {
+      return Object.fromEntries(
+        Object.entries(v as Record<string, unknown>)
+          .filter(([, x]) => x !== undefined)
+          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+          .map(([k, x]) => [k, normalize(x)]),
+      );
+    }
+    return v;
+  };
+  return JSON.stringify(normalize(JSON.parse(JSON.stringify(value ?? null)) as unknown));
+}
+
+function emptyCounts(): Record<VarianceType, number> {
+  return Object.fromEntries(VARIANCE_TYPES.map((t) => [t, 0])) as Record<VarianceType, number>;
+}
+
+/**
+ * Decides what a check over `date` that found `found` does to the variances on record
+ * (`existing`: every open or accepted variance, and every variance whose subject key was found).
+ * Pure: {@link applyCheckResult} writes the plan. A subject key found twice counts once (the
+ * first is kept).
+ */
+export function planDay(existing: readonly StoredVariance[], found: readonly FoundVariance[], date: string, now: Date): DayPlan {
+  const byKey = new Map(existing.map((v) => [v.subject_key, v]));
+  const foundByKey = new Map<string, FoundVariance>();
+  for (const f of found) if (!foundByKey.has(f.subjectKey)) foundByKey.set(f.subjectKey, f);
+
+  const opens: FoundVariance[] = [];
+  const updates: StoredVariance[] = [];
+  const touches: number[] = [];
+  const events: PlannedEvent[] = [];
+  const observations: { variance: number | string; status: VarianceStatus }[] = [];
+  const counts = emptyCounts();
+  let seen = 0;
+  let resolved = 0;
+  let reopened = 0;
+  let acceptancesExpired = 0;
+
+  const acceptanceOf = (v: StoredVariance) => ({ accepted_until: v.accepted_until, accepted_reason: v.accepted_reason, accepted_by: v.accepted_by });
+  const noAcceptance = { accepted_until: null, accepted_reason: null, accepted_by: null };
+
+  for (const f of foundByKey.values()) {
+    counts[f.type] += 1;
+    const v = byKey.get(f.subjectKey);
+    if (!v) {
+      opens.push(f);
+      events.push({ variance: f.subjectKey, kind: 'opened', details: null });
+      observations.push({ variance: f.subjectKey, status: 'open' });
+      continue;
+    }
+    const evidenceChanged = canonicalJson(v.evidence) !== canonicalJson(f.evidence) || canonicalJson(v.devices) !== canonicalJson(f.devices);
+    const content = {
+      hostname: f.hostname,
+      organization: f.organization,
+      match_quality: f.matchQuality,
+      devices: f.devices as unknown,
+      evidence: f.evidence as unknown,
+      hint: f.hint,
+    };
+    const contentChanged =
+      evidenceChanged || v.hostname !== f.hostname || v.organization !== f.organization || v.match_quality !== f.matchQuality || v.hint !== f.hint;
+    const lastSeen = v.last_seen > date ? v.last_seen : date;
+    const seenEvent = (): PlannedEvent => ({ variance: v.id, kind: 'seen', details: { previous: { evidence: v.evidence, devices: v.devices } } });
+
+    let next: StoredVariance = { ...v, ...content, last_seen: lastSeen };
+    let status: VarianceStatus = v.status;
+    if (v.status === 'resolved') {
+      events.push({ variance: v.id, kind: 'reopened', details: { previous_resolution: { resolved_at: v.resolved_at?.toISOString() ?? null, resolved_by: v.resolved_by } } });
+      next = { ...next, status: 'open', resolved_at: null, resolved_by: null };
+      status = 'open';
+      reopened += 1;
+    } else if (v.status === 'accepted' && v.accepted_until !== null && date > v.accepted_until) {
+      events.push({ variance: v.id, kind: 'acceptance_expired', details: acceptanceOf(v) });
+      events.push({ variance: v.id, kind: 'reopened', details: null });
+      next = { ...next, status: 'open', ...noAcceptance };
+      status = 'open';
+      acceptancesExpired += 1;
+      reopened += 1;
+    } else if (evidenceChanged) {
+      // Still open, or accepted within its term: the variance is the same, its details moved.
+      events.push(seenEvent());
+      seen += 1;
+    }
+    observations.push({ variance: v.id, status });
+    if (status !== v.status || contentChanged) updates.push(next);
+    else if (lastSeen !== v.last_seen) touches.push(v.id);
+  }
+
+  for (const v of existing) {
+    if (foundByKey.has(v.subject_key)) continue;
+    if (v.status === 'open') {
+      events.push({ variance: v.id, kind: 'resolved_auto', details: { last_seen: v.last_seen } });
+      updates.push({ ...v, status: 'resolved', resolved_at: now, resolved_by: null });
+      resolved += 1;
+    } else if (v.status === 'accepted' && v.accepted_until !== null && date > v.accepted_until) {
+      events.push({ variance: v.id, kind: 'acceptance_expired', details: acceptanceOf(v) });
+      events.push({ variance: v.id, kind: 'resolved_auto', details: { last_seen: v.last_seen } });
+      updates.push({ ...v, status: 'resolved', resolved_at: now, resolved_by: null, ...noAcceptance });
+      acceptancesExpired += 1;
+      resolved += 1;
+    }
+  }
+
+  return {
+    opens,
+    updates,
+    touches,
+    events,
+    observations,
+    found: foundByKey.size,
+    counts,
+    opened: opens.length,
+    seen,
+    resolved,
+    reopened,
+    acceptancesExpired,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Applying a check
+
+export interface ApplyCheckOptions {
+  readonly date: string;
+  readonly found: readonly FoundVariance[];
+  readonly trigger: VarianceRunTrigger;
+  /** When the run began (recorded on the run). */
+  readonly startedAt: Date;
+  readonly clock: Clock;
+}
+
+/** What a check over one day did (the run's record). */
+export interface CheckRunOutcome {
+  readonly runId: number;
+  readonly date: string;
+  /** Variances found on the day, per type. */
+  readonly counts: Readonly<Record<VarianceType, number>>;
+  readonly found: number;
+  readonly opened: number;
+  readonly seen: number;
+  readonly resolved: number;
+  readonly reopened: number;
+  readonly acceptancesExpired: number;
+  /** Open variances after the run, all days. */
+  readonly openTotal: number;
+}
+
+/** The date of the latest completed check run, or null when none ran yet. */
+export async function latestRunDate(tx: Transaction<DB>): Promise<string | null> {
+  const r = await tx
+    .selectFrom('variance_run')
+    .select('snapshot_date')
+    .where('status', '=', 'completed')
+    .orderBy('snapshot_date', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return r?.snapshot_date ?? null;
+}
+
+const STORED_COLUMNS = [
+  'id',
+  'subject_key',
+  'type',
+  'status',
+  'hostname',
+  'organization',
+  'match_quality',
+  'devices',
+  'evidence',
+  'hint',
+  'first_seen',
+  'last_seen',
+  'resolved_at',
+  'resolved_by',
+  'accepted_until',
+  'accepted_reason',
+  'accepted_by',
+] as const;
+
+/**
+ * Applies what a check found on `date` to the variances on record and records the run, in
+ * `tx` (the caller's transaction: the check's reads and this write commit together or not at
+ * all). Takes the variance lock. Throws HubError `HUB_ERR_VARIANCES_DATE_BEHIND` when a check
+ * over a later day already completed (re-running the latest day is allowed, and idempotent).
+ *
+ * @example
+ *   await db.transaction().execute((tx) =>
+ *     applyCheckResult(tx, { date: '2026-03-10', found: result.variances, trigger: 'cli', startedAt, clock }));
+ */
+export async function applyCheckResult(tx: Transaction<DB>, options: ApplyCheckOptions): Promise<CheckRunOutcome> {
+  const { date, found, trigger, startedAt, clock } = options;
+  await lockVariances(tx);
+  const latest = await latestRunDate(tx);
+  if (latest !== null && date < latest) {
+    throw new HubError(
+      'HUB_ERR_VARIANCES_DATE_BEHIND',
+      `Variances were already checked for ${latest}; ${date} is earlier and cannot be checked any more (it would resolve variances found later)`,
+      { date, latest_date: latest },
+    );
+  }
+  const now = clock.now();
+  const keys = [...new Set(found.map((f) => f.subjectKey))];
+  const existing = (await tx
+    .selectFrom('variance')
+    .select(STORED_COLUMNS)
+    .where((eb) =>
+      eb.or([
+        eb('status', 'in', ['open', 'accepted']),
+        eb('subject_key', 'in', sql<string>`(SELECT jsonb_array_elements_text(${JSON.stringify(keys)}::jsonb))`),
+      ]),
+    )
+    .execute()) as StoredVariance[];
+  const plan = planDay(existing, found, date, now);
+
+  const run = await tx
+    .insertInto('variance_run')
+    .values({
+      snapshot_date: date,
+      trigger,
+      status: 'completed',
+      started_at: startedAt,
+      finished_at: now,
+      counts: JSON.stringify(plan.counts),
+      found: plan.found,
+      opened: plan.opened,
+      seen: plan.seen,
+      resolved: plan.resolved,
+      reopened: plan.reopened,
+      acceptances_expired: plan.acceptancesExpired,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+
+  // New variances, in one statement whatever their number.
+  const idOf = new Map<string, number>();
+  if (plan.opens.length > 0) {
+    const rows = plan.opens.map((f) => ({
+      subject_key: f.subjectKey,
+      type: f.type,
+      hostname: f.hostname,
+      organization: f.organization,
+      match_quality: f.matchQuality,
+      devices: f.devices,
+      evidence: f.evidence,
+      hint: f.hint,
+    }));
+    const inserted = await sql<{ id: number; subject_key: string }>`
+      INSERT INTO variance (subject_key, type, status, hostname, organization, match_quality, devices, evidence, hint,
+                            first_seen, last_seen, updated_at)
+      SELECT r.subject_key, r.type, 'open', r.hostname, r.organization, r.match_quality, r.devices, r.evidence, r.hint,
+             ${date}::date, ${date}::date, ${now.toISOString()}::timestamptz
+        FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+             AS r(subject_key text, type text, hostname text, organization text, match_quality text, devices jsonb, evidence jsonb, hint text)
+      RETURNING id, subject_key`.execute(tx);
+    for (const r of inserted.rows) idOf.set(r.subject_key, r.id);
+  }
+
+  if (plan.updates.length > 0) {
+    const rows = plan.updates.map((v) => ({ ...v, resolved_at: v.resolved_at?.toISOString() ?? null }));
+    await sql`
+      UPDATE variance v SET
+        status = r.status, hostname = r.hostname, organization = r.organization, match_quality = r.match_quality,
+        devices = r.devices, evidence = r.evidence, hint = r.hint, last_seen = r.last_seen,
+        resolved_at = r.resolved_at, resolved_by = r.resolved_by,
+        accepted_until = r.accepted_until, accepted_reason = r.accepted_reason, accepted_by = r.accepted_by,
+        updated_at = ${now.toISOString()}::timestamptz
+        FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+             AS r(id integer, status text, hostname text, organization text, match_quality text, devices jsonb, evidence jsonb,
+                  hint text, last_seen date, resolved_at timestamptz, resolved_by text, accepted_until date,
+                  accepted_reason text, accepted_by text)
+       WHERE v.id = r.id`.execute(tx);
+  }
+  if (plan.touches.length > 0) {
+    await sql`
+      UPDATE variance SET last_seen = ${date}::date, updated_at = ${now.toISOString()}::timestamptz
+       WHERE id IN (SELECT (jsonb_array_elements_text(${JSON.stringify(plan.touches)}::jsonb))::integer)`.execute(tx);
+  }
+
+  const resolveId = (ref: number | string): number => {
+    if (typeof ref === 'number') return ref;
+    const id = idOf.get(ref);
+    if (id === undefined) throw new Error(`variance ${ref} was not inserted`);
+    return id;
+  };
+  if (plan.events.length > 0) {
+    const rows = plan.events.map((e) => ({ variance_id: resolveId(e.variance), kind: e.kind, details: e.details }));
+    // WITH ORDINALITY: ids follow the plan's order (an expiry before the reopen it causes).
+    await sql`
+      INSERT INTO variance_event (variance_id, at, kind, actor, note, snapshot_date, run_id, details)
+      SELECT (e.value->>'variance_id')::integer, ${now.toISOString()}::timestamptz, e.value->>'kind', NULL, NULL, ${date}::date, ${run.id}::integer,
+             nullif(e.value->'details', 'null'::jsonb)
+        FROM jsonb_array_elements(${JSON.stringify(rows)}::jsonb) WITH ORDINALITY AS e(value, n)
+       ORDER BY e.n`.execute(tx);
+  }
+
+  // The day's observations are replaced: a re-run of the day leaves exactly what it found.
+  await tx.deleteFrom('variance_observation').where('snapshot_date', '=', date).execute();
+  if (plan.observations.length > 0) {
+    const rows = plan.observations.map((o) => ({ variance_id: resolveId(o.variance), status: o.status }));
+    await sql`
+      INSERT INTO variance_observation (snapshot_date, variance_id, status)
+      SELECT ${date}::date, r.variance_id, r.status FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(variance_id integer, status text)`.execute(tx);
+  }
+
+  const open = await tx.selectFrom('variance').select((eb) => eb.fn.countAll<string>().as('n')).where('status', '=', 'open').executeTakeFirstOrThrow();
+  return {
+    runId: run.id,
+    date,
+    counts: plan.counts,
+    found: plan.found,
+    opened: plan.opened,
+    seen: plan.seen,
+    resolved: plan.resolved,
+    reopened: plan.reopened,
+    acceptancesExpired: plan.acceptancesExpired,
+    openTotal: Number(open.n),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// What people do
+
+export type VarianceAction = 'accept' | 'resolve' | 'reopen';
+
+export interface AcceptInput {
+  readonly reason: string;
+  /** Last day (YYYY-MM-DD, inclusive) the acceptance holds; must be after today. */
+  readonly until: string;
+  readonly by: string;
+}
+
+export interface ResolveInput {
+  readonly by: string;
+  readonly note?: string | null | undefined;
+}
+
+export interface ReopenInput {
+  readonly by: string;
+}
+
+/** Which statuses each action may start from. */
+const ALLOWED_FROM: Readonly<Record<VarianceAction, readonly VarianceStatus[]>> = {
+  // From accepted: a new term or reason replaces the old one (recorded in the event).
+  accept: ['open', 'accepted'],
+  resolve: ['open', 'accepted'],
+  reopen: ['resolved', 'accepted'],
+};
+
+const PAST: Readonly<Record<VarianceAction, string>> = { accept: 'accepted', resolve: 'resolved', reopen: 'reopened' };
+
+async function lockedVariance(tx: Transaction<DB>, id: number, action: VarianceAction): Promise<VarianceRow> {
+  await lockVariances(tx);
+  const v = await tx.selectFrom('variance').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!v) throw new HubError('HUB_ERR_VARIANCE_NOT_FOUND', `Variance ${id} not found`, { id });
+  if (!ALLOWED_FROM[action].includes(v.status)) {
+    throw new HubError('HUB_ERR_VARIANCE_TRANSITION', `Variance ${id} is ${v.status}; it cannot be ${PAST[action]}`, { id, status: v.status });
+  }
+  return v;
+}
+
+async function recordPersonEvent(
+  tx: Transaction<DB>,
+  id: number,
+  kind: VarianceEventKind,
+  actor: string,
+  now: Date,
+  note: string | null,
+  details: Record<string, unknown> | null,
+): Promise<void> {
+  await tx
+    .insertInto('variance_event')
+    .values({ variance_id: id, at: now, kind, actor, note, snapshot_date: null, run_id: null, details: details === null ? null : JSON.stringify(details) })
+    .execute();
+}
+
+/** A real calendar date in `YYYY-MM-DD` form. */
+export function isCalendarDate(value: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
+  const d = new Date(`${value}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === value;
+}
+
+/**
+ * Checks an acceptance before anything is written: a reason, a person, and a last day after
+ * today. Throws HubError `HUB_ERR_VALIDATION` naming the field.
+ */
+export function validateAcceptance(input: AcceptInput, today: string): void {
+  if (input.reason.trim() === '') throw new HubError('HUB_ERR_VALIDATION', 'reason is required', { field: 'reason' });
+  if (input.by.trim() === '') throw new HubError('HUB_ERR_VALIDATION', 'accepted_by is required', { field: 'accepted_by' });
+  if (!isCalendarDate(input.until)) throw new HubError('HUB_ERR_VALIDATION', 'until must be a date (YYYY-MM-DD)', { field: 'until' });
+  if (input.until <= today) throw new HubError('HUB_ERR_VALIDATION', `until must be after today (${today})`, { field: 'until' });
+}
+
+/**
+ * A person accepts an open (or already accepted) variance until a day: it stays accepted through
+ * that day whatever the checks find, then the first check after it decides (reopened if still
+ * found, resolved if gone). Throws HubError `HUB_ERR_VARIANCE_NOT_FOUND`,
+ * `HUB_ERR_VARIANCE_TRANSITION` (a resolved variance) or `HUB_ERR_VALIDATION`.
+ */
+export async function acceptVariance(tx: Transaction<DB>, id: number, input: AcceptInput, clock: Clock): Promise<VarianceRow> {
+  validateAcceptance(input, clock.today());
+  const v = await lockedVariance(tx, id, 'accept');
+  const now = clock.now();
+  const updated = await tx
+    .updateTable('variance')
+    .set({ status: 'accepted', accepted_until: input.until, accepted_reason: input.reason, accepted_by: input.by, updated_at: now })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  await recordPersonEvent(tx, id, 'accepted', input.by, now, input.reason, {
+    until: input.until,
+    ...(v.status === 'accepted' ? { previous: { accepted_until: v.accepted_until, accepted_reason: v.accepted_reason, accepted_by: v.accepted_by } } : {}),
+  });
+  return updated;
+}
+
+/**
+ * A person marks an open or accepted variance resolved. Recorded as theirs; the next check
+ * reopens it if the data still shows it. Throws HubError `HUB_ERR_VARIANCE_NOT_FOUND` or
+ * `HUB_ERR_VARIANCE_TRANSITION` (already resolved).
+ */
+export async function resolveVariance(tx: Transaction<DB>, id: number, input: ResolveInput, clock: Clock): Promise<VarianceRow> {
+  const v = await lockedVariance(tx, id, 'resolve');
+  const now = clock.now();
+  const updated = await tx
+    .updateTable('variance')
+    .set({ status: 'resolved', resolved_at: now, resolved_by: input.by, accepted_until: null, accepted_reason: null, accepted_by: null, updated_at: now })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  await recordPersonEvent(tx, id, 'resolved', input.by, now, input.note ?? null, v.status === 'accepted' ? { previous_status: 'accepted' } : null);
+  return updated;
+}
+
+/**
+ * A person reopens a resolved variance, or ends an acceptance early. Throws HubError
+ * `HUB_ERR_VARIANCE_NOT_FOUND` or `HUB_ERR_VARIANCE_TRANSITION` (already open).
+ */
+export async function reopenVariance(tx: Transaction<DB>, id: number, input: ReopenInput, clock: Clock): Promise<VarianceRow> {
+  const v = await lockedVariance(tx, id, 'reopen');
+  const now = clock.now();
+  const updated = await tx
+    .updateTable('variance')
+    .set({ status: 'open', resolved_at: null, resolved_by: null, accepted_until: null, accepted_reason: null, accepted_by: null, updated_at: now })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  await recordPersonEvent(tx, id, 'reopened', input.by, now, null, { previous_status: v.status });
+  return updated;
+}
+
+export type BulkInput =
+  | ({ readonly action: 'accept' } & AcceptInput)
+  | ({ readonly action: 'resolve' } & ResolveInput)
+  | ({ readonly action: 'reopen' } & ReopenInput);
+
+export type BulkItemResult =
+  | { readonly id: number; readonly ok: true; readonly status: VarianceStatus }
+  | { readonly id: number; readonly ok: false; readonly code: 'HUB_ERR_VARIANCE_NOT_FOUND' | 'HUB_ERR_VARIANCE_TRANSITION'; readonly error: string };
+
+/**
+ * One action over many variances in `tx`: each id gets its own result (not found, or a status
+ * that does not allow the action, is that id's answer and does not stop the others). An
+ * unexpected failure throws, and the caller's transaction rolls every id back.
+ */
+export async function applyBulk(tx: Transaction<DB>, ids: readonly number[], input: BulkInput, clock: Clock): Promise<BulkItemResult[]> {
+  if (input.action === 'accept') validateAcceptance(input, clock.today());
+  const results: BulkItemResult[] = [];
+  for (const id of ids) {
+    try {
+      const row =
+        input.action === 'accept'
+          ? await acceptVariance(tx, id, input, clock)
+          : input.action === 'resolve'
+            ? await resolveVariance(tx, id, input, clock)
+            : await reopenVariance(tx, id, input, clock);
+      results.push({ id, ok: true, status: row.status });
+    } catch (err) {
+      // Both are decided before any write of that id, so the transaction is still usable.
+      if (err instanceof HubError && (err.code === 'HUB_ERR_VARIANCE_NOT_FOUND' || err.code === 'HUB_ERR_VARIANCE_TRANSITION')) {
+        results.push({ id, ok: false, code: err.code, error: err.message });
+      } else {
+        throw err;
+      }
+    }
+  }
+  return results;
+}
