@@ -3,15 +3,17 @@
  * the dashboard shows: every organization of each tool's latest collected day, how each pair
  * was made (automatic, explicit, never) and which organizations are linked to none.
  *
- * Automatic pairs are organizations whose names are equal once normalized
- * ({@link sameOrganization}); an explicit `link` adds a pair the names do not give; a `never`
- * removes an automatic pair. Changes take effect at the next check run.
+ * The mapping is the checks' own (variances/organizations.ts): automatic pairs are
+ * organizations whose names are equal once normalized; an explicit `link` adds a pair the
+ * names do not give; a `never` removes a pair. Links name organizations exactly as the tools
+ * spell them. Changes take effect at the next check run.
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { DB, OrganizationLinkRow } from '../db/schema.js';
 import { HubError } from '../errors.js';
 import type { VendorIds, VendorKey } from '../inventory/vendors.js';
+import { buildOrganizationMapping, normalizeOrganizationName } from './organizations.js';
 
 type Executor = Kysely<DB> | Transaction<DB>;
 
@@ -35,17 +37,9 @@ export function toLinkItem(r: OrganizationLinkRow): LinkItem {
   };
 }
 
-/**
- * The name two organizations are compared by: Unicode-normalized, trimmed, inner whitespace
- * collapsed, lower-case. A stand-in for the rules' own normalization
- * (variances/organizations.ts), to be replaced by it so the mapping shown is the one the checks use.
- */
+/** The name two organizations are compared by (the rules' own, variances/organizations.ts). */
 export function organizationKey(name: string): string {
-  return name.normalize('NFKC').trim().replace(/\s+/g, ' ').toLowerCase();
-}
-
-export function sameOrganization(a: string, b: string): boolean {
-  return organizationKey(a) === organizationKey(b);
+  return normalizeOrganizationName(name);
 }
 
 /** Every link, oldest first. */
@@ -150,10 +144,11 @@ export async function organizationMapping(db: Executor, vendorIds: VendorIds): P
   const tl = await latestOrganizations(db, vendorIds.threatlocker);
   const ninja = await latestOrganizations(db, vendorIds.ninja);
   const links = await listLinks(db);
-  const pairKey = (t: string, n: string) => `${organizationKey(t)}\u0000${organizationKey(n)}`;
-  const never = new Set(links.filter((l) => l.kind === 'never').map((l) => pairKey(l.threatlocker_organization, l.ninja_organization)));
-  const explicit = new Set(links.filter((l) => l.kind === 'link').map((l) => pairKey(l.threatlocker_organization, l.ninja_organization)));
-
+  // The mapping the checks use, so that what is shown is what matching does.
+  const mapping = buildOrganizationMapping(
+    { security: tl.names, rmm: ninja.names },
+    links.map((l) => ({ threatlockerOrganization: l.threatlocker_organization, ninjaOrganization: l.ninja_organization, kind: l.kind })),
+  );
   const pairs: MappingPair[] = links.map((l) => ({
     threatlocker_organization: l.threatlocker_organization,
     ninja_organization: l.ninja_organization,
@@ -161,24 +156,17 @@ export async function organizationMapping(db: Executor, vendorIds: VendorIds): P
     created_by: l.created_by,
     created_at: l.created_at,
   }));
+  const explicit = new Set(links.filter((l) => l.kind === 'link').map((l) => `${l.threatlocker_organization}\u0000${l.ninja_organization}`));
   for (const t of tl.names) {
-    for (const n of ninja.names) {
-      const key = pairKey(t, n);
-      if (sameOrganization(t, n) && !never.has(key) && !explicit.has(key)) {
-        pairs.push({ threatlocker_organization: t, ninja_organization: n, how: 'automatic', created_by: null, created_at: null });
-      }
+    for (const n of [...(mapping.links.get(t) ?? [])].sort(compare)) {
+      if (!explicit.has(`${t}\u0000${n}`)) pairs.push({ threatlocker_organization: t, ninja_organization: n, how: 'automatic', created_by: null, created_at: null });
     }
   }
-  const linked = pairs.filter((p) => p.how !== 'never');
-  const tlLinked = new Set(linked.map((p) => organizationKey(p.threatlocker_organization)));
-  const ninjaLinked = new Set(linked.map((p) => organizationKey(p.ninja_organization)));
+  const order = (a: string, b: string) => compare(organizationKey(a), organizationKey(b)) || compare(a, b);
   return {
     dates: { threatlocker: tl.date, ninja: ninja.date },
     organizations: { threatlocker: tl.names, ninja: ninja.names },
     pairs,
-    unmapped: {
-      threatlocker: tl.names.filter((t) => !tlLinked.has(organizationKey(t))),
-      ninja: ninja.names.filter((n) => !ninjaLinked.has(organizationKey(n))),
-    },
+    unmapped: { threatlocker: [...mapping.unmapped.security].sort(order), ninja: [...mapping.unmapped.rmm].sort(order) },
   };
 }

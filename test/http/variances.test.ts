@@ -288,7 +288,7 @@ describe.each(TEST_DATABASES)('organization endpoints on %s', (kind) => {
     // An older day's organizations are not listed.
     await writeDevice(db, ids, 'threatlocker', '2026-03-08', { key: 'old', hostname: 'old', organization_name: 'Gone Inc' });
     await writeDevice(db, ids, 'threatlocker', TEST_TODAY, { key: 't1', hostname: 'a', organization_name: 'Acme' });
-    await writeDevice(db, ids, 'threatlocker', TEST_TODAY, { key: 't2', hostname: 'b', organization_name: 'Globex ' });
+    await writeDevice(db, ids, 'threatlocker', TEST_TODAY, { key: 't2', hostname: 'b', organization_name: 'Globex' });
     await writeDevice(db, ids, 'threatlocker', TEST_TODAY, { key: 't3', hostname: 'c', organization_name: 'Initech' });
     await writeDevice(db, ids, 'threatlocker', TEST_TODAY, { key: 't4', hostname: 'd', organization_name: 'Umbrella' });
     await writeDevice(db, ids, 'ninja', '2026-03-09', { key: '1', hostname: 'a', organization_name: 'ACME' });
@@ -306,13 +306,13 @@ describe.each(TEST_DATABASES)('organization endpoints on %s', (kind) => {
 
     const m = await mapping();
     expect(m.dates).toEqual({ threatlocker: TEST_TODAY, ninja: '2026-03-09' });
-    expect(m.organizations).toEqual({ threatlocker: ['Acme', 'Globex ', 'Initech', 'Umbrella'], ninja: ['ACME', 'globex', 'Hooli', 'Initech Corp'] });
+    expect(m.organizations).toEqual({ threatlocker: ['Acme', 'Globex', 'Initech', 'Umbrella'], ninja: ['ACME', 'globex', 'Hooli', 'Initech Corp'] });
     expect(m.pairs).toEqual([
       { threatlocker_organization: 'Initech', ninja_organization: 'Initech Corp', how: 'explicit', created_by: 'alice', created_at: '2026-03-10T15:00:00.000Z' },
       { threatlocker_organization: 'Globex', ninja_organization: 'globex', how: 'never', created_by: 'dashboard_user', created_at: '2026-03-10T15:00:00.000Z' },
       { threatlocker_organization: 'Acme', ninja_organization: 'ACME', how: 'automatic', created_by: null, created_at: null },
     ]);
-    expect(m.unmapped).toEqual({ threatlocker: ['Globex ', 'Umbrella'], ninja: ['globex', 'Hooli'] });
+    expect(m.unmapped).toEqual({ threatlocker: ['Globex', 'Umbrella'], ninja: ['globex', 'Hooli'] });
   });
 
   it('PUT changes a link\'s kind (200), DELETE removes it (then 404)', async () => {

@@ -68,7 +68,7 @@ describe.each(TEST_DATABASES)('labelled pitfall fleet on %s', (kind) => {
     const items: ReportedVariance[] = [];
     let cursor: string | null = null;
     do {
-      const query: string = `status=open&limit=1000${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`;
+      const query: string = `status=open&limit=500${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`;
       const res = await h.app.inject({ method: 'GET', url: `/api/variances?${query}` });
       expect(res.statusCode, res.body).toBe(200);
       const page = res.json<{ items: ReportedVariance[]; next_cursor: string | null }>();
