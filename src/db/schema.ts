@@ -212,6 +212,8 @@ export interface VarianceRunTable {
   finished_at: Timestamp;
   /** Variances found, per type. */
   counts: ColumnType<Record<string, number>, string | undefined, string>;
+  /** Each tool's organization names on the day (migration 0009); null for earlier runs. */
+  organizations: ColumnType<Record<string, string[]> | null, string | null | undefined, string | null>;
   found: ColumnType<number, number | undefined, number>;
   opened: ColumnType<number, number | undefined, number>;
   seen: ColumnType<number, number | undefined, number>;

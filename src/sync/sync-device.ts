@@ -51,6 +51,9 @@ export type MatchedBy = 'computer_id' | 'hostname' | 'canonical_hostname';
 
 export interface SyncedDevice {
   readonly computerId: string;
+  /** The snapshot's device key (the computer id, lower-case) and canonical hostname. */
+  readonly deviceKey: string;
+  readonly canonicalHostname: string;
   readonly hostname: string;
   readonly displayName: string;
   readonly organizationName: string | null;
@@ -231,6 +234,8 @@ export async function storeComputer(
     ok: true,
     syncId: written.sync_id,
     computerId,
+    deviceKey: device.vendorDeviceKey,
+    canonicalHostname: device.attributes.canonical_hostname,
     hostname: device.attributes.hostname,
     displayName: device.attributes.display_name ?? device.attributes.hostname,
     organizationName: device.attributes.organization_name,

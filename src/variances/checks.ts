@@ -55,8 +55,12 @@ export function runChecks(input: CheckInput): CheckResult {
   const isStale = (device: DayDevice): boolean => recencyKey(device) < cutoff;
   const vendors = { security: vendorOf('security'), rmm: vendorOf('rmm') };
   const fleets: Record<VendorRole, readonly DayDevice[]> = { security: input.devices[vendors.security], rmm: input.devices[vendors.rmm] };
+  const known = input.organizations;
   const organizations = buildOrganizationMapping(
-    { security: organizationNames(fleets.security), rmm: organizationNames(fleets.rmm) },
+    {
+      security: organizationNames(fleets.security, known?.[vendors.security]),
+      rmm: organizationNames(fleets.rmm, known?.[vendors.rmm]),
+    },
     input.links,
   );
   const match = matchDevices(fleets.security, fleets.rmm, organizations);
@@ -103,8 +107,9 @@ export function runChecks(input: CheckInput): CheckResult {
 
 type Labels = Readonly<Record<VendorRole, string>>;
 
-function organizationNames(devices: readonly DayDevice[]): Set<string> {
-  const names = new Set<string>();
+/** The organizations the devices carry, plus those known to exist on the day (`CheckInput.organizations`). */
+export function organizationNames(devices: readonly DayDevice[], known: readonly string[] = []): Set<string> {
+  const names = new Set<string>(known);
   for (const d of devices) if (d.organizationName !== null) names.add(d.organizationName);
   return names;
 }

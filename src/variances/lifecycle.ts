@@ -223,6 +223,8 @@ export interface ApplyCheckOptions {
   /** When the run began (recorded on the run). */
   readonly startedAt: Date;
   readonly clock: Clock;
+  /** Each tool's organization names on the day, recorded on the run (a later re-evaluation reads them). */
+  readonly organizations?: Readonly<Record<string, readonly string[]>> | undefined;
 }
 
 /** What a check over one day did (the run's record). */
@@ -253,7 +255,7 @@ export async function latestRunDate(tx: Transaction<DB>): Promise<string | null>
   return r?.snapshot_date ?? null;
 }
 
-const STORED_COLUMNS = [
+export const STORED_COLUMNS = [
   'id',
   'subject_key',
   'type',
@@ -284,7 +286,7 @@ const STORED_COLUMNS = [
  *     applyCheckResult(tx, { date: '2026-03-10', found: result.variances, trigger: 'cli', startedAt, clock }));
  */
 export async function applyCheckResult(tx: Transaction<DB>, options: ApplyCheckOptions): Promise<CheckRunOutcome> {
-  const { date, found, trigger, startedAt, clock } = options;
+  const { date, found, trigger, startedAt, clock, organizations } = options;
   await lockVariances(tx);
   const latest = await latestRunDate(tx);
   if (latest !== null && date < latest) {
@@ -317,6 +319,7 @@ export async function applyCheckResult(tx: Transaction<DB>, options: ApplyCheckO
       started_at: startedAt,
       finished_at: now,
       counts: JSON.stringify(plan.counts),
+      organizations: organizations === undefined ? null : JSON.stringify(organizations),
       found: plan.found,
       opened: plan.opened,
       seen: plan.seen,
@@ -327,6 +330,43 @@ export async function applyCheckResult(tx: Transaction<DB>, options: ApplyCheckO
     .returning('id')
     .executeTakeFirstOrThrow();
 
+  const resolveId = await writePlan(tx, plan, { date, now, runId: run.id, actor: null });
+
+  // The day's observations are replaced: a re-run of the day leaves exactly what it found.
+  await tx.deleteFrom('variance_observation').where('snapshot_date', '=', date).execute();
+  if (plan.observations.length > 0) {
+    const rows = plan.observations.map((o) => ({ variance_id: resolveId(o.variance), status: o.status }));
+    await sql`
+      INSERT INTO variance_observation (snapshot_date, variance_id, status)
+      SELECT ${date}::date, r.variance_id, r.status FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(variance_id integer, status text)`.execute(tx);
+  }
+
+  const open = await tx.selectFrom('variance').select((eb) => eb.fn.countAll<string>().as('n')).where('status', '=', 'open').executeTakeFirstOrThrow();
+  return {
+    runId: run.id,
+    date,
+    counts: plan.counts,
+    found: plan.found,
+    opened: plan.opened,
+    seen: plan.seen,
+    resolved: plan.resolved,
+    reopened: plan.reopened,
+    acceptancesExpired: plan.acceptancesExpired,
+    openTotal: Number(open.n),
+  };
+}
+
+/**
+ * Writes a plan's opens, updates, touches and events in `tx` (the caller holds the variance
+ * lock) and returns how a planned reference maps to a variance id. Events carry `runId` (null
+ * outside a run) and `actor` (null for a check; `sync:<who>` for a re-evaluation after a sync).
+ */
+export async function writePlan(
+  tx: Transaction<DB>,
+  plan: DayPlan,
+  options: { readonly date: string; readonly now: Date; readonly runId: number | null; readonly actor: string | null },
+): Promise<(ref: number | string) => number> {
+  const { date, now, runId, actor } = options;
   // New variances, in one statement whatever their number.
   const idOf = new Map<string, number>();
   if (plan.opens.length > 0) {
@@ -383,34 +423,12 @@ export async function applyCheckResult(tx: Transaction<DB>, options: ApplyCheckO
     // WITH ORDINALITY: ids follow the plan's order (an expiry before the reopen it causes).
     await sql`
       INSERT INTO variance_event (variance_id, at, kind, actor, note, snapshot_date, run_id, details)
-      SELECT (e.value->>'variance_id')::integer, ${now.toISOString()}::timestamptz, e.value->>'kind', NULL, NULL, ${date}::date, ${run.id}::integer,
+      SELECT (e.value->>'variance_id')::integer, ${now.toISOString()}::timestamptz, e.value->>'kind', ${actor}::text, NULL, ${date}::date, ${runId}::integer,
              nullif(e.value->'details', 'null'::jsonb)
         FROM jsonb_array_elements(${JSON.stringify(rows)}::jsonb) WITH ORDINALITY AS e(value, n)
        ORDER BY e.n`.execute(tx);
   }
-
-  // The day's observations are replaced: a re-run of the day leaves exactly what it found.
-  await tx.deleteFrom('variance_observation').where('snapshot_date', '=', date).execute();
-  if (plan.observations.length > 0) {
-    const rows = plan.observations.map((o) => ({ variance_id: resolveId(o.variance), status: o.status }));
-    await sql`
-      INSERT INTO variance_observation (snapshot_date, variance_id, status)
-      SELECT ${date}::date, r.variance_id, r.status FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(variance_id integer, status text)`.execute(tx);
-  }
-
-  const open = await tx.selectFrom('variance').select((eb) => eb.fn.countAll<string>().as('n')).where('status', '=', 'open').executeTakeFirstOrThrow();
-  return {
-    runId: run.id,
-    date,
-    counts: plan.counts,
-    found: plan.found,
-    opened: plan.opened,
-    seen: plan.seen,
-    resolved: plan.resolved,
-    reopened: plan.reopened,
-    acceptancesExpired: plan.acceptancesExpired,
-    openTotal: Number(open.n),
-  };
+  return resolveId;
 }
 
 // ---------------------------------------------------------------------------------------------

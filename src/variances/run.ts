@@ -8,13 +8,13 @@
  * one vendor only, or only devices synced on demand, would report every device of the other as
  * missing (the upstream hub's W-A5).
  */
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { DB, VarianceRunTrigger } from '../db/schema.js';
 import { HubError } from '../errors.js';
 import type { VendorIds, VendorKey } from '../inventory/vendors.js';
-import { runChecks } from './checks.js';
+import { organizationNames, runChecks } from './checks.js';
 import { applyCheckResult, isCalendarDate, lockVariances, type CheckRunOutcome } from './lifecycle.js';
 import type { CheckSettings, DayDevice, OrganizationLink } from './types.js';
 
@@ -54,9 +54,20 @@ export async function incompleteVendors(db: Executor, vendorIds: VendorIds, date
   return VENDORS.filter((v) => !done.has(vendorIds[v]));
 }
 
-/** One vendor's devices of `date`, as the rules read them (one query). */
-export async function readDayDevices(db: Executor, vendorIds: VendorIds, vendor: VendorKey, date: string): Promise<DayDevice[]> {
-  const rows = await db
+/**
+ * Devices of one vendor on one day whose names are in a neighbourhood: a canonical hostname in
+ * `names`, or (names longer than 15 characters) a 15-character prefix in `prefixes`. Both are
+ * index lookups (migrations 0001/0004 and 0009), never a read of the whole day.
+ */
+export interface NameFilter {
+  readonly names: readonly string[];
+  readonly prefixes: readonly string[];
+}
+
+/** One vendor's devices of `date` as the rules read them (one query); `only` narrows it to some names. */
+export async function readDayDevices(db: Executor, vendorIds: VendorIds, vendor: VendorKey, date: string, only?: NameFilter): Promise<DayDevice[]> {
+  if (only !== undefined && only.names.length === 0 && only.prefixes.length === 0) return [];
+  let q = db
     .selectFrom('device_snapshot as s')
     .innerJoin('device_identity as i', 'i.id', 's.device_identity_id')
     .select([
@@ -74,7 +85,20 @@ export async function readDayDevices(db: Executor, vendorIds: VendorIds, vendor:
       's.billable_status_name',
     ])
     .where('s.snapshot_date', '=', date)
-    .where('s.vendor_id', '=', vendorIds[vendor])
+    .where('s.vendor_id', '=', vendorIds[vendor]);
+  if (only !== undefined) {
+    const { names, prefixes } = only;
+    q = q.where((eb) =>
+      eb.or([
+        ...(names.length > 0 ? [eb('s.canonical_hostname', 'in', names)] : []),
+        // Spelled as the partial index is (0009), so that the planner can use it.
+        ...(prefixes.length > 0
+          ? [eb.and([sql<boolean>`length(s.canonical_hostname) > 15`, eb(sql<string>`left(s.canonical_hostname, 15)`, 'in', prefixes)])]
+          : []),
+      ]),
+    );
+  }
+  const rows = await q
     // A stable order: the rules' output (and so the events' order) does not depend on the plan.
     .orderBy('s.canonical_hostname')
     .orderBy('i.vendor_device_key')
@@ -139,7 +163,10 @@ export async function runVarianceCheck(deps: CheckRunDeps, request: CheckRunRequ
       const ninja = await readDayDevices(tx, vendorIds, 'ninja', date);
       const links = await readOrganizationLinks(tx);
       const result = runChecks({ date, devices: { threatlocker, ninja }, links, settings });
-      const outcome = await applyCheckResult(tx, { date, found: result.variances, trigger: request.trigger, startedAt, clock });
+      // Recorded with the run: a re-evaluation after a sync (./reevaluate.ts) builds the same
+      // organization mapping from them without reading the whole day.
+      const organizations = { threatlocker: [...organizationNames(threatlocker)].sort(), ninja: [...organizationNames(ninja)].sort() };
+      const outcome = await applyCheckResult(tx, { date, found: result.variances, trigger: request.trigger, startedAt, clock, organizations });
       return { ...outcome, stale: result.stale.length };
     });
   } catch (err) {

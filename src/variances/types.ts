@@ -154,6 +154,12 @@ export interface CheckInput {
   readonly devices: Readonly<Record<VendorKey, readonly DayDevice[]>>;
   readonly links: readonly OrganizationLink[];
   readonly settings: CheckSettings;
+  /**
+   * Organization names known to exist on the day besides those `devices` carry. A check over
+   * part of a day (the devices around one synced computer) passes the whole day's names, so the
+   * automatic organization mapping is the one a check over the whole day builds.
+   */
+  readonly organizations?: Readonly<Partial<Record<VendorKey, readonly string[]>>> | undefined;
 }
 
 /** What a check over one day found (pure; nothing stored). */

@@ -5,13 +5,15 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { threatlockerDeps, type Deps } from '../../app.js';
+import { checkRunDeps, threatlockerDeps, type Deps } from '../../app.js';
 import { statusOf } from '../../errors.js';
 import { isGuid } from '../../ids.js';
 import { ErrorBody as BaseErrorBody } from '../schemas.js';
 import { renameThreatLockerDevice } from '../../sync/rename-device.js';
 import { DEFAULT_UPDATED_BY, syncThreatLockerDevice, type SyncFailure, type SyncLimits } from '../../sync/sync-device.js';
 import { listSyncHistory } from '../../sync/sync-log.js';
+import { reevaluateAfterSync, type Reevaluation } from '../../variances/reevaluate.js';
+import { Variance } from './variances.js';
 
 /** A string field where blank and null mean "not given"; the result is trimmed. */
 const optionalText = (field: string, max: number) =>
@@ -63,6 +65,30 @@ const DeviceBody = z.object({
   organization_name: z.string().nullable(),
 });
 
+/** The device's variances re-evaluated after the sync (docs/variances.md, "After a sync"). */
+const VarianceFields = {
+  variances: z
+    .object({
+      resolved: z.array(Variance).describe('Resolved automatically by this sync'),
+      still_open: z.array(Variance).describe('Still found (open, or accepted within its term)'),
+      opened: z.array(Variance).describe('Opened or reopened by this sync'),
+    })
+    .nullable()
+    .describe("The synced device's variances after the sync; null when they were not re-evaluated (see variances_reason)"),
+  variances_reason: z
+    .enum(['not_checked', 'incomplete_day', 'failed'])
+    .nullable()
+    .describe('Why variances is null: the day was not checked yet, a tool has no completed collection of it, or the re-evaluation failed (the sync stands)'),
+  variances_message: z.string().nullable(),
+};
+
+/** The response fields of a re-evaluation's outcome. */
+function varianceFields(r: Reevaluation) {
+  return r.ok
+    ? { variances: r.variances, variances_reason: null, variances_message: null }
+    : { variances: null, variances_reason: r.reason, variances_message: r.message };
+}
+
 const SyncDeviceOk = z.object({
   success: z.literal(true),
   message: z.string(),
@@ -75,6 +101,7 @@ const SyncDeviceOk = z.object({
   duplicate_hostnames: z.number().int().describe('Other ThreatLocker computers sharing the hostname (the latest check-in was used)'),
   snapshot_date: z.string(),
   sync_id: z.number().int(),
+  ...VarianceFields,
 });
 
 const UpdateNameOk = z.object({
@@ -85,6 +112,7 @@ const UpdateNameOk = z.object({
   updated_at: z.string(),
   snapshot_date: z.string(),
   sync_id: z.number().int(),
+  ...VarianceFields,
 });
 
 const HistoryQuery = z.object({
@@ -196,6 +224,8 @@ export function threatlockerRoutes(deps: Deps): FastifyPluginAsync {
           const { status, body } = failureReply(result, prefix, { computer_id, hostname });
           return reply.code(status).send({ ...body, ...(result.syncId !== null ? { sync_id: result.syncId } : {}) });
         }
+        // The snapshot is written: whatever happens to the re-evaluation, the sync answers 200.
+        const reevaluated = await reevaluateAfterSync(checkRunDeps(deps), { ...result, updatedBy: updated_by });
         return reply.code(200).send({
           success: true as const,
           message: 'ThreatLocker device synced successfully',
@@ -212,6 +242,7 @@ export function threatlockerRoutes(deps: Deps): FastifyPluginAsync {
           duplicate_hostnames: result.otherMatches,
           snapshot_date: result.snapshotDate,
           sync_id: result.syncId,
+          ...varianceFields(reevaluated),
         });
       },
     );
@@ -241,6 +272,7 @@ export function threatlockerRoutes(deps: Deps): FastifyPluginAsync {
           const { status, body } = failureReply(result, prefix, { computer_id, hostname });
           return reply.code(status).send({ ...body, stage: result.stage, ...(result.syncId !== null ? { sync_id: result.syncId } : {}) });
         }
+        const reevaluated = await reevaluateAfterSync(checkRunDeps(deps), { ...result, updatedBy: updated_by });
         return reply.code(200).send({
           success: true as const,
           message: 'ThreatLocker computer name updated and synced successfully',
@@ -256,6 +288,7 @@ export function threatlockerRoutes(deps: Deps): FastifyPluginAsync {
           updated_at: result.updatedAt.toISOString(),
           snapshot_date: result.snapshotDate,
           sync_id: result.syncId,
+          ...varianceFields(reevaluated),
         });
       },
     );

@@ -55,7 +55,8 @@ const DeviceRef = z.object({
   location_name: z.string().nullable(),
 });
 
-const Variance = z.object({
+/** A variance as the list shows it (also in sync-device and update-name answers). */
+export const Variance = z.object({
   id: z.number().int(),
   type: z.string().describe(`One of ${VARIANCE_TYPES.join(', ')}`),
   status: z.enum(STATUSES),

@@ -1,0 +1,192 @@
+/**
+ * Re-evaluating one device's variances right after a sync wrote its snapshot (docs/variances.md,
+ * "After a sync"): a technician renames a computer to NinjaOne's name, syncs it, and its
+ * DISPLAY_NAME_MISMATCH is resolved in the same request instead of at the next check run.
+ *
+ * The rules are the check run's own (`runChecks`), over the synced computer's neighbourhood of
+ * day D — every device of either tool whose pairing can change with it: its namesakes (same
+ * canonical hostname), the names sharing its 15-character NetBIOS prefix, and the names its
+ * open variances were about. The result is applied like a run's (`planDay`, `writePlan`), but
+ * only to the variances about those devices, in one transaction under the variance lock, so it
+ * and check runs apply one after the other. Only index lookups: nothing reads the whole day.
+ */
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { DB } from '../db/schema.js';
+import type { VendorKey } from '../inventory/vendors.js';
+import { runChecks } from './checks.js';
+import { lockVariances, planDay, STORED_COLUMNS, writePlan, type StoredVariance } from './lifecycle.js';
+import { toVarianceItem, type VarianceItem } from './queries.js';
+import { incompleteVendors, readDayDevices, readOrganizationLinks, type CheckRunDeps } from './run.js';
+import type { DayDevice, VarianceDeviceRef } from './types.js';
+
+/** A NetBIOS name (NinjaOne) holds 15 characters; the prefix index of migration 0009 is on it too. */
+const PREFIX_LENGTH = 15;
+
+/** The synced computer, as the sync wrote it. */
+export interface SyncedSubject {
+  /** device_identity.vendor_device_key of the ThreatLocker computer (its id, lower-case). */
+  readonly deviceKey: string;
+  readonly canonicalHostname: string;
+  readonly snapshotDate: string;
+  /** Who synced: the events' actor is `sync:<updatedBy>`. */
+  readonly updatedBy: string;
+}
+
+export interface VarianceChanges {
+  /** Resolved automatically by this re-evaluation. */
+  readonly resolved: VarianceItem[];
+  /** Found again: open before and after (or accepted, within its term). */
+  readonly still_open: VarianceItem[];
+  /** Opened for the first time, or reopened, by this re-evaluation. */
+  readonly opened: VarianceItem[];
+}
+
+/** Why nothing was re-evaluated: the sync itself stands in every case. */
+export type NoReevaluation = 'not_checked' | 'incomplete_day' | 'failed';
+
+export type Reevaluation =
+  | { readonly ok: true; readonly variances: VarianceChanges }
+  | { readonly ok: false; readonly reason: NoReevaluation; readonly message: string };
+
+type Executor = Kysely<DB> | Transaction<DB>;
+
+function prefixesOf(names: Iterable<string>): string[] {
+  const out = new Set<string>();
+  for (const n of names) if (n.length >= PREFIX_LENGTH) out.add(n.slice(0, PREFIX_LENGTH));
+  return [...out];
+}
+
+/** `devices @> [{vendor, device_key}]`: served by the GIN index of migration 0009. */
+function mentions(vendor: VendorKey, deviceKey: string): string {
+  return JSON.stringify([{ vendor, device_key: deviceKey }]);
+}
+
+/**
+ * The neighbourhood of a computer on `date`: both tools' devices whose pairing can change with
+ * it, found by name in three index lookups. A ThreatLocker name pairs with NinjaOne devices of
+ * the same name, or with a 15-character NetBIOS name that starts it; so the ThreatLocker side
+ * is read by name and by prefix, and the NinjaOne side by every name and prefix found there.
+ */
+async function readNeighbourhood(
+  db: Executor,
+  deps: CheckRunDeps,
+  subject: SyncedSubject,
+): Promise<{ threatlocker: DayDevice[]; ninja: DayDevice[] }> {
+  const date = subject.snapshotDate;
+  // The names its open variances were about: a sync that changed the hostname leaves them behind.
+  const earlier = await db
+    .selectFrom('variance')
+    .select('hostname')
+    .where(sql<boolean>`devices @> ${mentions('threatlocker', subject.deviceKey)}::jsonb`)
+    .where('status', 'in', ['open', 'accepted'])
+    .execute();
+  const names = new Set([subject.canonicalHostname, ...earlier.map((v) => v.hostname)]);
+  const prefixes = prefixesOf(names);
+  const threatlocker = await readDayDevices(db, deps.vendorIds, 'threatlocker', date, { names: [...names, ...prefixes], prefixes });
+  for (const d of threatlocker) names.add(d.canonicalHostname);
+  const ninja = await readDayDevices(db, deps.vendorIds, 'ninja', date, { names: [...new Set([...names, ...prefixesOf(names)])], prefixes: [] });
+  return { threatlocker, ninja };
+}
+
+const key = (vendor: string, deviceKey: string): string => `${vendor}:${deviceKey}`;
+
+/**
+ * Re-evaluates the variances about a computer just synced, for the day its snapshot was written
+ * (see the module comment and docs/variances.md, "After a sync"). Nothing is re-evaluated unless
+ * the latest completed check run is over that day and both tools have a completed collection of
+ * it. Never rejects: a failure is logged and returned (`failed`), and the sync stands.
+ *
+ * @example
+ *   const r = await reevaluateAfterSync(checkRunDeps(deps), { deviceKey, canonicalHostname, snapshotDate, updatedBy });
+ *   if (r.ok) r.variances.resolved; // e.g. the DISPLAY_NAME_MISMATCH a rename fixed
+ */
+export async function reevaluateAfterSync(deps: CheckRunDeps, subject: SyncedSubject): Promise<Reevaluation> {
+  const date = subject.snapshotDate;
+  try {
+    return await deps.db.transaction().execute(async (tx): Promise<Reevaluation> => {
+      // First, like a run: what is read below is what the change is applied to.
+      await lockVariances(tx);
+      const run = await tx
+        .selectFrom('variance_run')
+        .select(['snapshot_date', 'organizations'])
+        .where('status', '=', 'completed')
+        .orderBy('snapshot_date', 'desc')
+        .orderBy('id', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      if (run?.snapshot_date !== date) {
+        return { ok: false, reason: 'not_checked', message: `Variances of ${date} have not been checked yet; the next check run will include this device` };
+      }
+      if (run.organizations === null) {
+        return { ok: false, reason: 'not_checked', message: `The check of ${date} predates re-evaluation after a sync; the next check run will include this device` };
+      }
+      const missing = await incompleteVendors(tx, deps.vendorIds, date);
+      if (missing.length > 0) {
+        return { ok: false, reason: 'incomplete_day', message: `No completed collection of ${date} for ${missing.join(' and ')}; variances are not re-evaluated` };
+      }
+
+      const devices = await readNeighbourhood(tx, deps, subject);
+      const links = await readOrganizationLinks(tx);
+      const result = runChecks({ date, devices, links, settings: deps.settings, organizations: run.organizations });
+      const inside = new Set([...devices.threatlocker, ...devices.ninja].map((d) => key(d.vendor, d.deviceKey)));
+      const touches = (refs: readonly VarianceDeviceRef[]): boolean => refs.some((r) => inside.has(key(r.vendor, r.device_key)));
+      const found = result.variances.filter((f) => touches(f.devices));
+
+      // The variances on record about the neighbourhood, and any whose subject was found.
+      const foundKeys = [...new Set(found.map((f) => f.subjectKey))];
+      const candidates = (await tx
+        .selectFrom('variance')
+        .select(STORED_COLUMNS)
+        .where((eb) =>
+          eb.or([
+            ...[...devices.threatlocker, ...devices.ninja].map((d) =>
+              eb.and([eb('status', 'in', ['open', 'accepted']), sql<boolean>`devices @> ${mentions(d.vendor, d.deviceKey)}::jsonb`]),
+            ),
+            ...(foundKeys.length > 0 ? [eb('subject_key', 'in', foundKeys)] : []),
+          ]),
+        )
+        .execute()) as StoredVariance[];
+      const existing = candidates.filter((v) => foundKeys.includes(v.subject_key) || touches(v.devices as VarianceDeviceRef[]));
+      const before = new Map(existing.map((v) => [v.id, v.status]));
+
+      const now = deps.clock.now();
+      const plan = planDay(existing, found, date, now);
+      const resolveId = await writePlan(tx, plan, { date, now, runId: null, actor: `sync:${subject.updatedBy}` });
+
+      // The day's observations of these variances are what this re-evaluation found.
+      const observed = plan.observations.map((o) => ({ variance_id: resolveId(o.variance), status: o.status }));
+      if (existing.length > 0) {
+        await tx
+          .deleteFrom('variance_observation')
+          .where('snapshot_date', '=', date)
+          .where('variance_id', 'in', existing.map((v) => v.id))
+          .execute();
+      }
+      if (observed.length > 0) {
+        await tx
+          .insertInto('variance_observation')
+          .values(observed.map((o) => ({ snapshot_date: date, variance_id: o.variance_id, status: o.status })))
+          .onConflict((oc) => oc.columns(['snapshot_date', 'variance_id']).doUpdateSet((eb) => ({ status: eb.ref('excluded.status') })))
+          .execute();
+      }
+
+      const opened: number[] = [];
+      const stillOpen: number[] = [];
+      for (const o of observed) {
+        const was = before.get(o.variance_id);
+        if (was === undefined || (was !== o.status && o.status === 'open')) opened.push(o.variance_id);
+        else stillOpen.push(o.variance_id);
+      }
+      const foundIds = new Set(observed.map((o) => o.variance_id));
+      const resolved = plan.updates.filter((u) => u.status === 'resolved' && !foundIds.has(u.id)).map((u) => u.id);
+
+      const ids = [...opened, ...stillOpen, ...resolved];
+      const rows = ids.length === 0 ? [] : await tx.selectFrom('variance').selectAll().where('id', 'in', ids).orderBy('id').execute();
+      const pick = (wanted: number[]): VarianceItem[] => rows.filter((r) => wanted.includes(r.id)).map(toVarianceItem);
+      return { ok: true, variances: { resolved: pick(resolved), still_open: pick(stillOpen), opened: pick(opened) } };
+    });
+  } catch (err) {
+    deps.logger.error({ err, date, deviceKey: subject.deviceKey }, 'variance re-evaluation after a sync failed; the sync stands');
+    return { ok: false, reason: 'failed', message: 'Variances could not be re-evaluated; the next check run will. See the server log' };
+  }
+}

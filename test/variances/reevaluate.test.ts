@@ -1,0 +1,166 @@
+/**
+ * Variances re-evaluated by sync-device and update-name (docs/variances.md, "After a sync"), on
+ * every test database: a rename to NinjaOne's name resolves the DISPLAY_NAME_MISMATCH in the
+ * same response; nothing else is touched; no check yet means no re-evaluation, never a failed
+ * sync; a sync and a check run at once end consistent.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { checkRunDeps } from '../../src/app.js';
+import { runVarianceCheck } from '../../src/variances/run.js';
+import { TEST_DATABASES } from '../helpers/database.js';
+import { createHarness, TEST_TODAY, withId, type Harness } from '../helpers/harness.js';
+import { writeDevice } from '../helpers/variances.js';
+
+const D = TEST_TODAY;
+const NINJA_NAME = 'CHI-PC1 | Bob Smith';
+
+interface Item {
+  id: number;
+  type: string;
+  status: string;
+  hostname: string;
+  devices: { vendor: string; device_key: string; display_name: string | null }[];
+}
+interface Changes {
+  resolved: Item[];
+  still_open: Item[];
+  opened: Item[];
+}
+
+describe.each(TEST_DATABASES)('variances after a sync on %s', (kind) => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await createHarness(kind);
+  });
+  afterAll(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- undefined when beforeAll failed; the declared type cannot say so
+    await h?.close();
+  });
+  beforeEach(async () => {
+    await h.reset();
+  });
+
+  const post = (url: string, payload: unknown) =>
+    h.app.inject({ method: 'POST', url: `/api/threatlocker/${url}`, headers: { 'content-type': 'application/json' }, payload: JSON.stringify(payload) });
+  const run = () => runVarianceCheck(checkRunDeps(h.deps), { date: D, trigger: 'cli' });
+  const openList = async (): Promise<Item[]> => (await h.app.inject({ method: 'GET', url: '/api/variances?status=open&limit=100' })).json<{ items: Item[] }>().items;
+  const snapshotOf = () =>
+    h.deps.db.selectFrom('variance').select(['id', 'status', 'last_seen', 'updated_at', 'evidence']).orderBy('id').execute();
+
+  /**
+   * Both tools collected for D: CHI-PC1 in both (ThreatLocker shows `tlName`, NinjaOne
+   * NINJA_NAME); CHI-PC2 in both with different names; CHI-PC3 in ThreatLocker only. The
+   * ThreatLocker computer CHI-PC1 exists in the fake too, so it can be synced and renamed.
+   */
+  async function seed(tlName: string, ninjaName = NINJA_NAME) {
+    const pc = withId(h.fake.admin.add({ hostname: 'CHI-PC1', computerName: tlName, organization: 'Acme' }));
+    const { db, vendorIds } = h.deps;
+    const key = pc.computerId.toLowerCase();
+    await writeDevice(db, vendorIds, 'threatlocker', D, { key, hostname: 'CHI-PC1', display_name: tlName });
+    await writeDevice(db, vendorIds, 'threatlocker', D, { key: 'bbbbbbbb-0000-4000-8000-000000000002', hostname: 'CHI-PC2', display_name: 'Two' });
+    await writeDevice(db, vendorIds, 'threatlocker', D, { key: 'bbbbbbbb-0000-4000-8000-000000000003', hostname: 'CHI-PC3', display_name: 'CHI-PC3' });
+    await writeDevice(db, vendorIds, 'ninja', D, { key: '101', hostname: 'CHI-PC1', display_name: ninjaName });
+    await writeDevice(db, vendorIds, 'ninja', D, { key: '102', hostname: 'CHI-PC2', display_name: 'Zwei' });
+    return { computerId: pc.computerId, key };
+  }
+
+  const mismatchOf = (items: Item[], key: string) =>
+    items.filter((v) => v.type === 'DISPLAY_NAME_MISMATCH' && v.devices.some((d) => d.device_key === key));
+
+  it('resolves the DISPLAY_NAME_MISMATCH in the response of the rename that fixes it', async () => {
+    const pc = await seed('Old Name');
+    await run();
+    const before = await openList();
+    const [mismatch] = mismatchOf(before, pc.key);
+    expect(mismatch).toBeDefined();
+    const untouched = (await snapshotOf()).filter((v) => v.id !== mismatch?.id);
+
+    const res = await post('update-name', { computer_id: pc.computerId, new_name: NINJA_NAME, updated_by: 'tech1' });
+    expect(res.statusCode).toBe(200);
+    const body = res.json<{ variances: Changes; variances_reason: string | null }>();
+    expect(body.variances_reason).toBeNull();
+    expect(body.variances.resolved.map((v) => v.id)).toEqual([mismatch?.id]);
+    expect(body.variances.resolved[0]).toMatchObject({ type: 'DISPLAY_NAME_MISMATCH', status: 'resolved', hostname: 'chi-pc1' });
+    expect(body.variances.opened).toEqual([]);
+    expect(body.variances.still_open).toEqual([]);
+
+    const after = await openList();
+    expect(mismatchOf(after, pc.key)).toEqual([]);
+    // Unrelated devices' variances (CHI-PC2's mismatch, CHI-PC3's MISSING_NINJA) are as they were.
+    expect((await snapshotOf()).filter((v) => v.id !== mismatch?.id)).toEqual(untouched);
+    expect(after.map((v) => v.hostname).sort()).toEqual(['chi-pc2', 'chi-pc3']);
+    const event = await h.deps.db
+      .selectFrom('variance_event')
+      .select(['kind', 'actor', 'run_id', 'snapshot_date'])
+      .where('variance_id', '=', mismatch?.id ?? 0)
+      .orderBy('id', 'desc')
+      .executeTakeFirstOrThrow();
+    expect(event).toEqual({ kind: 'resolved_auto', actor: 'sync:tech1', run_id: null, snapshot_date: D });
+    const observation = await h.deps.db.selectFrom('variance_observation').selectAll().where('variance_id', '=', mismatch?.id ?? 0).execute();
+    expect(observation).toEqual([]);
+
+    // The next check over the day agrees: nothing more to do.
+    const again = await run();
+    expect(again).toMatchObject({ opened: 0, resolved: 0, reopened: 0 });
+  });
+
+  it('lists a variance the sync did not change as still open', async () => {
+    const pc = await seed('Old Name');
+    await run();
+    const [mismatch] = mismatchOf(await openList(), pc.key);
+    const res = await post('sync-device', { computer_id: pc.computerId });
+    expect(res.statusCode).toBe(200);
+    const body = res.json<{ variances: Changes }>();
+    expect(body.variances.still_open.map((v) => v.id)).toEqual([mismatch?.id]);
+    expect(body.variances.still_open[0]).toMatchObject({ status: 'open', type: 'DISPLAY_NAME_MISMATCH' });
+    expect(body.variances.resolved).toEqual([]);
+    expect(body.variances.opened).toEqual([]);
+  });
+
+  it('opens a mismatch when a rename moves away from NinjaOne\'s name', async () => {
+    const pc = await seed(NINJA_NAME);
+    await run();
+    expect(mismatchOf(await openList(), pc.key)).toEqual([]);
+    const res = await post('update-name', { computer_id: pc.computerId, new_name: 'Front desk', updated_by: 'tech2' });
+    expect(res.statusCode).toBe(200);
+    const body = res.json<{ variances: Changes }>();
+    expect(body.variances.opened).toHaveLength(1);
+    expect(body.variances.opened[0]).toMatchObject({ type: 'DISPLAY_NAME_MISMATCH', status: 'open', hostname: 'chi-pc1' });
+    expect(body.variances.opened[0]?.devices.map((d) => d.display_name).sort()).toEqual(['CHI-PC1 | Bob Smith', 'Front desk']);
+    expect(mismatchOf(await openList(), pc.key).map((v) => v.id)).toEqual(body.variances.opened.map((v) => v.id));
+    const opened = await h.deps.db.selectFrom('variance_event').select(['kind', 'actor']).where('variance_id', '=', body.variances.opened[0]?.id ?? 0).execute();
+    expect(opened).toEqual([{ kind: 'opened', actor: 'sync:tech2' }]);
+    expect(await h.deps.db.selectFrom('variance_observation').select('status').where('variance_id', '=', body.variances.opened[0]?.id ?? 0).execute()).toEqual([
+      { status: 'open' },
+    ]);
+    expect(await run()).toMatchObject({ opened: 0, resolved: 0, reopened: 0 });
+  });
+
+  it('answers variances: null, and still syncs, when the day was not checked', async () => {
+    const pc = await seed('Old Name');
+    const res = await post('sync-device', { computer_id: pc.computerId });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ success: true, variances: null, variances_reason: 'not_checked' });
+    expect(await h.deps.db.selectFrom('variance').select('id').execute()).toEqual([]);
+  });
+
+  it('answers variances: null when only ThreatLocker has a collection (sync of a device with no check)', async () => {
+    const pc = withId(h.fake.admin.add({ hostname: 'CHI-PC9', computerName: 'Nine', organization: 'Acme' }));
+    const res = await post('update-name', { computer_id: pc.computerId, new_name: 'Nine again' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ success: true, variances: null, variances_reason: 'not_checked' });
+  });
+
+  it('a sync and a check run at once both complete, and the end state is the one a run gives', async () => {
+    const pc = await seed('Old Name');
+    await run();
+    const [res, summary] = await Promise.all([post('update-name', { computer_id: pc.computerId, new_name: NINJA_NAME }), run()]);
+    expect(res.statusCode).toBe(200);
+    expect(summary.runId).toBeGreaterThan(0);
+    // Whichever applied first, the mismatch is resolved now and a further run changes nothing.
+    expect(mismatchOf(await openList(), pc.key)).toEqual([]);
+    expect(await run()).toMatchObject({ opened: 0, resolved: 0, reopened: 0 });
+    const rows = await h.deps.db.selectFrom('variance').select(['subject_key']).execute();
+    expect(new Set(rows.map((r) => r.subject_key)).size).toBe(rows.length);
+  });
+});
