@@ -4,6 +4,7 @@
  * same response; nothing else is touched; no check yet means no re-evaluation, never a failed
  * sync; a sync and a check run at once end consistent.
  */
+import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { checkRunDeps } from '../../src/app.js';
 import { runVarianceCheck } from '../../src/variances/run.js';
@@ -149,6 +150,60 @@ describe.each(TEST_DATABASES)('variances after a sync on %s', (kind) => {
     const res = await post('update-name', { computer_id: pc.computerId, new_name: 'Nine again' });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ success: true, variances: null, variances_reason: 'not_checked' });
+  });
+
+  it('finds the pair through the 15-character NetBIOS prefix', async () => {
+    const pc = withId(h.fake.admin.add({ hostname: 'AEC-0273961943512', computerName: 'Old', organization: 'Acme' }));
+    const key = pc.computerId.toLowerCase();
+    const { db, vendorIds } = h.deps;
+    await writeDevice(db, vendorIds, 'threatlocker', D, { key, hostname: 'AEC-0273961943512', display_name: 'Old' });
+    // NinjaOne has the NetBIOS name only (hostname = systemName, 15 characters).
+    await writeDevice(db, vendorIds, 'ninja', D, { key: '301', hostname: 'AEC-02739619435', display_name: 'Reception PC' });
+    await run();
+    const [mismatch] = mismatchOf(await openList(), key);
+    expect(mismatch).toMatchObject({ type: 'DISPLAY_NAME_MISMATCH' });
+    const res = await post('update-name', { computer_id: pc.computerId, new_name: 'Reception PC' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json<{ variances: Changes }>().variances.resolved.map((v) => v.id)).toEqual([mismatch?.id]);
+    expect(await run()).toMatchObject({ opened: 0, resolved: 0, reopened: 0 });
+  });
+
+  it('judges organizations with the whole day\'s mapping, not only the neighbourhood\'s', async () => {
+    const pc = withId(h.fake.admin.add({ hostname: 'CHI-PC1', computerName: 'CHI-PC1', organization: 'Acme' }));
+    const key = pc.computerId.toLowerCase();
+    const { db, vendorIds } = h.deps;
+    // CHI-PC1 moved customer in NinjaOne only: Acme and Beta exist in both tools (other devices).
+    await writeDevice(db, vendorIds, 'threatlocker', D, { key, hostname: 'CHI-PC1', organization_name: 'Acme' });
+    await writeDevice(db, vendorIds, 'ninja', D, { key: '101', hostname: 'CHI-PC1', organization_name: 'Beta' });
+    await writeDevice(db, vendorIds, 'threatlocker', D, { key: 'bbbbbbbb-0000-4000-8000-000000000004', hostname: 'CHI-PC4', organization_name: 'Beta' });
+    await writeDevice(db, vendorIds, 'ninja', D, { key: '104', hostname: 'CHI-PC4', organization_name: 'Beta' });
+    await writeDevice(db, vendorIds, 'threatlocker', D, { key: 'bbbbbbbb-0000-4000-8000-000000000005', hostname: 'CHI-PC5', organization_name: 'Acme' });
+    await writeDevice(db, vendorIds, 'ninja', D, { key: '105', hostname: 'CHI-PC5', organization_name: 'Acme' });
+    await run();
+    const site = (await openList()).filter((v) => v.type === 'SITE_MISMATCH');
+    expect(site.map((v) => v.hostname)).toEqual(['chi-pc1']);
+    const res = await post('sync-device', { computer_id: pc.computerId });
+    expect(res.statusCode).toBe(200);
+    const body = res.json<{ variances: Changes }>();
+    expect(body.variances.still_open.map((v) => v.id)).toContain(site[0]?.id);
+    expect(body.variances.resolved).toEqual([]);
+  });
+
+  it('a failing re-evaluation is logged and answered as variances: null; the sync stands', async () => {
+    const pc = await seed('Old Name');
+    await run();
+    // Breaks what the re-evaluation reads first, for this test only.
+    await sql`ALTER TABLE variance_run RENAME COLUMN organizations TO organizations_hidden`.execute(h.deps.db);
+    try {
+      const res = await post('update-name', { computer_id: pc.computerId, new_name: NINJA_NAME });
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toMatchObject({ success: true, device: { display_name: NINJA_NAME }, variances: null, variances_reason: 'failed' });
+      expect(h.logLines.some((l) => l.includes('variance re-evaluation after a sync failed'))).toBe(true);
+    } finally {
+      await sql`ALTER TABLE variance_run RENAME COLUMN organizations_hidden TO organizations`.execute(h.deps.db);
+    }
+    const snap = await h.deps.db.selectFrom('device_snapshot').select('display_name').where('source', '=', 'sync').executeTakeFirstOrThrow();
+    expect(snap.display_name).toBe(NINJA_NAME);
   });
 
   it('a sync and a check run at once both complete, and the end state is the one a run gives', async () => {
