@@ -42,7 +42,7 @@ export interface VarianceChanges {
 }
 
 /** Why nothing was re-evaluated: the sync itself stands in every case. */
-export type NoReevaluation = 'not_checked' | 'incomplete_day' | 'failed';
+export type NoReevaluation = 'not_checked' | 'incomplete_day' | 'busy' | 'failed';
 
 export type Reevaluation =
   | { readonly ok: true; readonly variances: VarianceChanges }
@@ -90,6 +90,25 @@ async function readNeighbourhood(
 
 const key = (vendor: string, deviceKey: string): string => `${vendor}:${deviceKey}`;
 
+/** How long a re-evaluation waits for the variance lock (a check run applying) before giving up. */
+export const LOCK_WAIT_MS = 2_000;
+
+function latestRun(db: Executor) {
+  return db
+    .selectFrom('variance_run')
+    .select(['snapshot_date', 'organizations'])
+    .where('status', '=', 'completed')
+    .orderBy('snapshot_date', 'desc')
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}
+
+/** PostgreSQL's lock_not_available (SQLSTATE 55P03): lock_timeout ran out. */
+function isLockTimeout(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '55P03';
+}
+
 /**
  * Re-evaluates the variances about a computer just synced, for the day its snapshot was written
  * (see the module comment and docs/variances.md, "After a sync"). Nothing is re-evaluated unless
@@ -102,21 +121,20 @@ const key = (vendor: string, deviceKey: string): string => `${vendor}:${deviceKe
  */
 export async function reevaluateAfterSync(deps: CheckRunDeps, subject: SyncedSubject): Promise<Reevaluation> {
   const date = subject.snapshotDate;
+  const notChecked: Reevaluation = { ok: false, reason: 'not_checked', message: `Variances of ${date} have not been checked yet; the next check run will include this device` };
   try {
+    // Before any lock: a day not checked yet (the usual case before the night's collections)
+    // costs one indexed read and never waits for a run.
+    if ((await latestRun(deps.db))?.snapshot_date !== date) return notChecked;
     return await deps.db.transaction().execute(async (tx): Promise<Reevaluation> => {
+      // A sync must not wait out a whole check run: past the wait, the run (or the next one)
+      // has the last word, and the sync answers without variances.
+      await sql`SET LOCAL lock_timeout = ${sql.lit(`${LOCK_WAIT_MS}ms`)}`.execute(tx);
       // First, like a run: what is read below is what the change is applied to.
       await lockVariances(tx);
-      const run = await tx
-        .selectFrom('variance_run')
-        .select(['snapshot_date', 'organizations'])
-        .where('status', '=', 'completed')
-        .orderBy('snapshot_date', 'desc')
-        .orderBy('id', 'desc')
-        .limit(1)
-        .executeTakeFirst();
-      if (run?.snapshot_date !== date) {
-        return { ok: false, reason: 'not_checked', message: `Variances of ${date} have not been checked yet; the next check run will include this device` };
-      }
+      await sql`SET LOCAL lock_timeout = 0`.execute(tx);
+      const run = await latestRun(tx);
+      if (run?.snapshot_date !== date) return notChecked;
       if (run.organizations === null) {
         return { ok: false, reason: 'not_checked', message: `The check of ${date} predates re-evaluation after a sync; the next check run will include this device` };
       }
@@ -186,6 +204,10 @@ export async function reevaluateAfterSync(deps: CheckRunDeps, subject: SyncedSub
       return { ok: true, variances: { resolved: pick(resolved), still_open: pick(stillOpen), opened: pick(opened) } };
     });
   } catch (err) {
+    if (isLockTimeout(err)) {
+      deps.logger.warn({ date, deviceKey: subject.deviceKey }, 'variance re-evaluation after a sync skipped: a check run holds the variances');
+      return { ok: false, reason: 'busy', message: 'A check run is applying variances; it or the next one will include this device' };
+    }
     deps.logger.error({ err, date, deviceKey: subject.deviceKey }, 'variance re-evaluation after a sync failed; the sync stands');
     return { ok: false, reason: 'failed', message: 'Variances could not be re-evaluated; the next check run will. See the server log' };
   }

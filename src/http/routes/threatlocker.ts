@@ -76,9 +76,9 @@ const VarianceFields = {
     .nullable()
     .describe("The synced device's variances after the sync; null when they were not re-evaluated (see variances_reason)"),
   variances_reason: z
-    .enum(['not_checked', 'incomplete_day', 'failed'])
+    .enum(['not_checked', 'incomplete_day', 'busy', 'failed'])
     .nullable()
-    .describe('Why variances is null: the day was not checked yet, a tool has no completed collection of it, or the re-evaluation failed (the sync stands)'),
+    .describe('Why variances is null: the day was not checked yet, a tool has no completed collection of it, a check run held the variances too long, or the re-evaluation failed (the sync stands)'),
   variances_message: z.string().nullable(),
 };
 
