@@ -1,13 +1,16 @@
 /**
  * npm run bench [-- <suite> …] [--sizes 1000,10000] [--db pglite,postgres] [--iterations N]
  *   [--cases threatlocker:100000,ninja:100000] (collect)
- * Suites: sync, collect, status ([--devices 50000] [--days 65], per vendor). Figures are printed, never asserted.
+ * Suites: sync, collect, status ([--devices 50000] [--days 65], per vendor),
+ *   variances ([--devices 100000] per vendor; give --db postgres for the production case).
+ * Figures are printed, never asserted.
  */
 import { parseArgs } from 'node:util';
 import type { DatabaseKind } from '../src/db/database.js';
 import { runCollectBench } from './collect.js';
 import { runStatusBench } from './status.js';
 import { runSyncBench } from './sync.js';
+import { runVariancesBench } from './variances.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -16,8 +19,8 @@ const { values, positionals } = parseArgs({
     db: { type: 'string', default: 'pglite,postgres' },
     iterations: { type: 'string', default: '300' },
     concurrent: { type: 'string', default: '2000' },
-    /** status only: devices per vendor and days of history. */
-    devices: { type: 'string', default: '50000' },
+    /** status and variances: devices per vendor (default 50,000 for status, 100,000 for variances); status: days of history. */
+    devices: { type: 'string' },
     days: { type: 'string', default: '65' },
     /** collect only: collector:size pairs. */
     cases: { type: 'string', default: 'threatlocker:10000,threatlocker:100000,ninja:100000' },
@@ -46,9 +49,11 @@ for (const suite of suites) {
       databases,
     });
   } else if (suite === 'status') {
-    await runStatusBench({ databases, devices: Number(values.devices), days: Number(values.days), iterations: Number(values.iterations) });
+    await runStatusBench({ databases, devices: Number(values.devices ?? 50000), days: Number(values.days), iterations: Number(values.iterations) });
+  } else if (suite === 'variances') {
+    await runVariancesBench({ databases, devices: Number(values.devices ?? 100000) });
   } else {
-    console.error(`unknown benchmark suite "${suite}" (available: sync, collect, status)`);
+    console.error(`unknown benchmark suite "${suite}" (available: sync, collect, status, variances)`);
     process.exitCode = 2;
   }
 }
