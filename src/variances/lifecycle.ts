@@ -8,7 +8,7 @@
  *
  * - a variance found for the first time is **opened** (first_seen = last_seen = D);
  * - an open one found again has its last_seen advanced; an event `seen` is written only when its
- *   evidence or its devices changed (not every day: the history stays readable);
+ *   evidence (contact times aside) or its devices changed (not every day: the history stays readable);
  * - an open one no longer found is **resolved automatically** (`resolved_auto`);
  * - a resolved one found again is **reopened** — also when a person resolved it: a person's
  *   resolve is recorded, but the data decides;
@@ -90,6 +90,21 @@ export interface DayPlan {
  * JSON with object keys sorted, so that values read back from jsonb (which reorders keys)
  * compare equal to the same values built in code.
  */
+/** Evidence keys that change with every contact (`last_contact`, `security_last_contact`…). */
+const CONTACT_KEY = /(^|_)(last|latest)_contact$/;
+
+/** {@link canonicalJson} without the contact times: what the evidence says about the situation. */
+export function materialJson(value: unknown): string {
+  const strip = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(strip);
+    if (v !== null && typeof v === 'object') {
+      return Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([k]) => !CONTACT_KEY.test(k)).map(([k, x]) => [k, strip(x)]));
+    }
+    return v;
+  };
+  return canonicalJson(strip(value));
+}
+
 export function canonicalJson(value: unknown): string {
   const normalize = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(normalize);
@@ -144,7 +159,9 @@ export function planDay(existing: readonly StoredVariance[], found: readonly Fou
       observations.push({ variance: f.subjectKey, status: 'open' });
       continue;
     }
-    const evidenceChanged = canonicalJson(v.evidence) !== canonicalJson(f.evidence) || canonicalJson(v.devices) !== canonicalJson(f.devices);
+    // A `seen` event marks a change in what the variance says, not the passing of time: last
+    // contact times move every day and are stored, but do not count as a change.
+    const evidenceChanged = materialJson(v.evidence) !== materialJson(f.evidence) || canonicalJson(v.devices) !== canonicalJson(f.devices);
     const content = {
       hostname: f.hostname,
       organization: f.organization,
@@ -154,7 +171,7 @@ export function planDay(existing: readonly StoredVariance[], found: readonly Fou
       hint: f.hint,
     };
     const contentChanged =
-      evidenceChanged || v.hostname !== f.hostname || v.organization !== f.organization || v.match_quality !== f.matchQuality || v.hint !== f.hint;
+      evidenceChanged || canonicalJson(v.evidence) !== canonicalJson(f.evidence) || v.hostname !== f.hostname || v.organization !== f.organization || v.match_quality !== f.matchQuality || v.hint !== f.hint;
     const lastSeen = v.last_seen > date ? v.last_seen : date;
     const seenEvent = (): PlannedEvent => ({ variance: v.id, kind: 'seen', details: { previous: { evidence: v.evidence, devices: v.devices } } });
 
