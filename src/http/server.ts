@@ -18,6 +18,7 @@ import type { Deps } from '../app.js';
 import { HubError, isDatabaseUnavailable, statusOf, type ErrorCode } from '../errors.js';
 import { VERSION } from '../version.js';
 import { collectorRoutes } from './routes/collectors.js';
+import { deviceRoutes } from './routes/devices.js';
 import { exceptionRoutes } from './routes/exceptions.js';
 import { healthRoutes } from './routes/health.js';
 import { organizationRoutes } from './routes/organizations.js';
@@ -247,5 +248,6 @@ export async function buildServer(deps: Deps): Promise<FastifyInstance> {
   await app.register(organizationRoutes(deps), { prefix: '/api/organizations' });
   await app.register(varianceReportRoutes(deps), { prefix: '/api' });
   await app.register(exceptionRoutes(deps), { prefix: '/api/exceptions' });
+  await app.register(deviceRoutes(deps), { prefix: '/api/devices' });
   return app;
 }

@@ -469,3 +469,99 @@ export async function variancesByHostname(db: Executor, hostname: string, type: 
     .orderBy('id')
     .execute();
 }
+
+// ---------------------------------------------------------------------------------------------
+// CSV export
+
+/** The most rows one export builds (in memory); a larger result asks for a narrower filter. */
+export const MAX_EXPORT_ROWS = 20_000;
+
+/** What GET /api/variances filters by, for the export (no paging). */
+export interface ExportFilter {
+  readonly status: VarianceStatus | 'all';
+  readonly type?: VarianceType | undefined;
+  readonly organization?: string | undefined;
+  readonly hostname?: string | undefined;
+}
+
+const CSV_COLUMNS = [
+  'ID',
+  'Type',
+  'Status',
+  'Resolved',
+  'Hostname',
+  'Organization',
+  'Match Quality',
+  'First Seen',
+  'Last Seen',
+  'Resolved At',
+  'Resolved By',
+  'Accepted Until',
+  'Accepted Reason',
+  'Accepted By',
+  'Hint',
+  'Devices',
+  'Details',
+] as const;
+
+/**
+ * One CSV cell (RFC 4180): quoted when it holds a comma, quote, CR or LF, quotes doubled. Text a
+ * spreadsheet would run as a formula (starting with = + - @, or a tab or CR that some programs
+ * skip before one) is prefixed with `'` so it stays text: device and organization names come
+ * from vendors and anyone who can name a computer.
+ *
+ * @example csvCell('=HYPERLINK("x")') // "\"'=HYPERLINK(\"\"x\"\")\""
+ */
+export function csvCell(value: string | number | null): string {
+  if (value === null) return '';
+  let text = String(value);
+  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+function csvRow(cells: readonly (string | number | null)[]): string {
+  return `${cells.map(csvCell).join(',')}\r\n`;
+}
+
+/**
+ * The variances matching `filter` as CSV (header first, CRLF lines, a UTF-8 byte order mark so
+ * that spreadsheets read non-ASCII names right), newest first. Undefined when more than
+ * {@link MAX_EXPORT_ROWS} match.
+ */
+export async function exportVariancesCsv(db: Executor, filter: ExportFilter): Promise<{ csv: string; rows: number } | undefined> {
+  let q = db.selectFrom('variance').selectAll();
+  if (filter.status !== 'all') q = q.where('status', '=', filter.status);
+  if (filter.type !== undefined) q = q.where('type', '=', filter.type);
+  if (filter.organization !== undefined) q = q.where('organization', '=', filter.organization);
+  if (filter.hostname !== undefined) {
+    q = q.where(sql<boolean>`lower(hostname) LIKE ${`${filter.hostname.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`} ESCAPE '\\'`);
+  }
+  const rows = await q.orderBy('id', 'desc').limit(MAX_EXPORT_ROWS + 1).execute();
+  if (rows.length > MAX_EXPORT_ROWS) return undefined;
+  const parts = ['\uFEFF', csvRow(CSV_COLUMNS)];
+  for (const v of rows) {
+    const devices = (v.devices as VarianceDeviceRef[]).map((d) => `${d.vendor}:${d.hostname}`).join('; ');
+    parts.push(
+      csvRow([
+        v.id,
+        v.type,
+        v.status,
+        v.status === 'open' ? 'No' : 'Yes',
+        v.hostname,
+        v.organization,
+        v.match_quality,
+        v.first_seen,
+        v.last_seen,
+        v.resolved_at?.toISOString() ?? null,
+        v.resolved_by,
+        v.accepted_until,
+        v.accepted_reason,
+        v.accepted_by,
+        v.hint,
+        devices,
+        JSON.stringify(v.evidence),
+      ]),
+    );
+  }
+  return { csv: parts.join(''), rows: rows.length };
+}

@@ -361,6 +361,89 @@ describe.each(TEST_DATABASES)('variance report endpoints on %s', (kind) => {
     });
   });
 
+  describe('GET /api/variances/export/csv', () => {
+    it('exports the list filter as an attachment, quoting and guarding formula cells', async () => {
+      await applyFindings(h.deps.db, h.clock, TEST_TODAY, [
+        missingNinja('pc-a', 'Acme'),
+        missingNinja('pc_b', 'Globex'),
+        displayMismatch('srv-1', 'SRV 1', 'Server One', 'Acme'),
+        missingNinja('=cmd', '+Evil, "Inc"\nLtd'),
+      ]);
+      const res = await get('/api/variances/export/csv?type=MISSING_NINJA');
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-type']).toBe('text/csv; charset=utf-8');
+      expect(res.headers['content-disposition']).toBe(`attachment; filename="variances-open-missing_ninja-${TEST_TODAY}.csv"`);
+      expect(res.headers['x-total-count']).toBe('3');
+      expect(res.body.startsWith('\uFEFFID,Type,Status,Resolved,Hostname,Organization,')).toBe(true);
+      const lines = res.body.slice(1).split('\r\n');
+      // Header, three rows (a bare LF inside a quoted cell is not a line break), the final CRLF.
+      expect(lines).toHaveLength(5);
+      expect(lines[1]).toMatch(/^\d+,MISSING_NINJA,open,No,'=cmd,"'\+Evil, ""Inc""\nLtd",,2026-03-10,2026-03-10,,,,,,"Install the NinjaOne agent, or remove the ThreatLocker computer",threatlocker:=CMD,"\{""last_contact"":""2026-03-09T10:00:00Z""\}"$/);
+      expect(lines[2]).toMatch(/^\d+,MISSING_NINJA,open,No,pc_b,Globex,/);
+      expect(lines[3]).toMatch(/^\d+,MISSING_NINJA,open,No,pc-a,Acme,/);
+      expect(lines[4]).toBe('');
+
+      await post(`/api/variances/${await idOf('pc-a')}/resolve`, { resolved_by: '@bob' });
+      const resolved = await get('/api/variances/export/csv?status=resolved&hostname=PC-A');
+      expect(resolved.headers['content-disposition']).toBe(`attachment; filename="variances-resolved-${TEST_TODAY}.csv"`);
+      const row = resolved.body.split('\r\n')[1]!;
+      expect(row).toContain(",resolved,Yes,pc-a,Acme,,2026-03-09,2026-03-10,2026-03-10T15:00:00.000Z,'@bob,");
+      for (const [q, field] of [
+        ['status=closed', 'status'],
+        ['type=x', 'type'],
+        ['hostname=a%0Ab', 'hostname'],
+      ] as const) {
+        const r = await get(`/api/variances/export/csv?${q}`);
+        expect([q, r.statusCode, r.json().code, r.json().field]).toEqual([q, 400, 'HUB_ERR_VALIDATION', field]);
+      }
+    });
+  });
+
+  describe('GET /api/devices/search', () => {
+    it("searches each vendor's latest collected day by hostname, canonical name or display name prefix", async () => {
+      const ids = h.deps.vendorIds;
+      await writeDevice(h.deps.db, ids, 'ninja', TEST_TODAY, { key: 'n-2', hostname: 'ABCDEFGHIJKLMNO', display_name: 'Reception PC' });
+      await writeDevice(h.deps.db, ids, 'ninja', TEST_TODAY, { key: 'n-3', hostname: 'srv-10.corp.local', display_name: null, organization_name: 'Globex' });
+      const res = await get('/api/devices/search?q=srv-1');
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toEqual({
+        search_term: 'srv-1',
+        total_results: 3,
+        vendors_found: ['ninja', 'threatlocker'],
+        truncated_hostnames: 0,
+        grouped_by_canonical_key: {
+          'srv-1': [
+            { vendor: 'ninja', hostname: 'SRV-1', display_name: 'SRV-1', organization_name: 'Acme', snapshot_date: TEST_TODAY, canonical_key: 'srv-1', is_truncated: false },
+            { vendor: 'threatlocker', hostname: 'SRV-1', display_name: 'SRV-1', organization_name: 'Acme', snapshot_date: TEST_TODAY, canonical_key: 'srv-1', is_truncated: false },
+          ],
+          'srv-10': [
+            { vendor: 'ninja', hostname: 'srv-10.corp.local', display_name: null, organization_name: 'Globex', snapshot_date: TEST_TODAY, canonical_key: 'srv-10', is_truncated: false },
+          ],
+        },
+        warning: null,
+        truncated: false,
+        snapshot_dates: { ninja: TEST_TODAY, threatlocker: TEST_TODAY },
+      });
+      const byDisplay = (await get('/api/devices/search?q=reception&vendor=ninja')).json();
+      expect(byDisplay).toMatchObject({ total_results: 1, truncated_hostnames: 1, warning: expect.stringContaining('15-character') });
+      expect((await get('/api/devices/search?q=srv&limit=1')).json()).toMatchObject({ total_results: 1, truncated: true });
+      expect((await get('/api/devices/search?q=SRV-1&vendor=threatlocker')).json().vendors_found).toEqual(['threatlocker']);
+      // LIKE wildcards are literal; the day's own names only (PC_B is on the latest ThreatLocker day).
+      expect((await get('/api/devices/search?q=pc_')).json().total_results).toBe(1);
+      expect((await get('/api/devices/search?q=%25')).json().total_results).toBe(0);
+      for (const [q, field] of [
+        ['', 'q'],
+        ['q=%20', 'q'],
+        ['q=a&vendor=sentinel', 'vendor'],
+        ['q=a&limit=201', 'limit'],
+        ['q=a&limit=x', 'limit'],
+      ] as const) {
+        const r = await get(`/api/devices/search?${q}`);
+        expect([q, r.statusCode, r.json().code, r.json().field]).toEqual([q, 400, 'HUB_ERR_VALIDATION', field]);
+      }
+    });
+  });
+
   it('documents every endpoint in the OpenAPI document', async () => {
     const paths = Object.keys((await get('/api/openapi.json')).json().paths as object);
     for (const p of [
@@ -375,6 +458,8 @@ describe.each(TEST_DATABASES)('variance report endpoints on %s', (kind) => {
       '/api/exceptions/{id}/mark-manually-fixed',
       '/api/exceptions/mark-fixed-by-hostname',
       '/api/exceptions/bulk-update',
+      '/api/variances/export/csv',
+      '/api/devices/search',
     ]) {
       expect(paths, p).toContain(p);
     }

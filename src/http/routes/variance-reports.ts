@@ -9,9 +9,19 @@ import { z } from 'zod';
 import type { Deps } from '../../app.js';
 import { HubError } from '../../errors.js';
 import { isCalendarDate } from '../../variances/lifecycle.js';
-import { availableDates, DASHBOARD_KEYS, daysBetween, latestReportDate, varianceReport, varianceTrends } from '../../variances/reports.js';
+import {
+  availableDates,
+  DASHBOARD_KEYS,
+  daysBetween,
+  exportVariancesCsv,
+  latestReportDate,
+  MAX_EXPORT_ROWS,
+  varianceReport,
+  varianceTrends,
+} from '../../variances/reports.js';
 import { VARIANCE_TYPES } from '../../variances/types.js';
 import { ErrorBody } from '../schemas.js';
+import { ListQuery } from './variances.js';
 
 /** Longest trends range (days): a year of daily counts is the most a chart needs. */
 export const MAX_TREND_DAYS = 366;
@@ -210,6 +220,35 @@ export function varianceReportRoutes(deps: Deps): FastifyPluginAsync {
         },
       },
       async (req) => varianceTrends(deps.db, req.query.start_date, req.query.end_date, req.query.type),
+    );
+
+    app.get(
+      '/variances/export/csv',
+      {
+        schema: {
+          summary: `The variances GET /api/variances filters (status, type, organization, hostname) as a CSV download, at most ${MAX_EXPORT_ROWS} rows`,
+          tags,
+          querystring: ListQuery.omit({ limit: true, cursor: true }),
+          produces: ['text/csv'],
+          response: {
+            200: z.string().describe('CSV (RFC 4180, UTF-8 with a byte order mark); cells a spreadsheet would run as formulas are prefixed with an apostrophe'),
+            400: ErrorBody,
+            422: ErrorBody,
+          },
+        },
+      },
+      async (req, reply) => {
+        const result = await exportVariancesCsv(deps.db, req.query);
+        if (!result) {
+          throw new HubError('HUB_ERR_EXPORT_TOO_LARGE', `More than ${MAX_EXPORT_ROWS} variances match; narrow the filter (status, type, organization, hostname)`);
+        }
+        const name = ['variances', req.query.status, req.query.type?.toLowerCase(), deps.clock.today()].filter((x) => x !== undefined).join('-');
+        return reply
+          .type('text/csv; charset=utf-8')
+          .header('content-disposition', `attachment; filename="${name}.csv"`)
+          .header('x-total-count', String(result.rows))
+          .send(result.csv);
+      },
     );
   };
 }
