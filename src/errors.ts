@@ -28,6 +28,8 @@ export const ERROR_CODES = {
   HUB_ERR_VARIANCE_TRANSITION: { status: 409, meaning: "The variance's status does not allow that action (e.g. resolving a resolved variance)." },
   HUB_ERR_VARIANCES_INCOMPLETE_DAY: { status: 409, meaning: 'A vendor has no completed collection for that day; the check was not run and nothing changed.' },
   HUB_ERR_VARIANCES_DATE_BEHIND: { status: 409, meaning: 'A check over a later day has already run; an earlier day cannot be checked any more.' },
+  HUB_ERR_VARIANCE_REPORT_NOT_FOUND: { status: 404, meaning: 'No variance check completed over that day (or none has run yet), so there is no report of it.' },
+  HUB_ERR_EXPORT_TOO_LARGE: { status: 422, meaning: 'More rows match than one export holds; narrow the filter.' },
   HUB_ERR_ORGANIZATION_LINK_NOT_FOUND: { status: 404, meaning: 'No organization link for that pair of organizations.' },
   HUB_ERR_DATABASE: { status: 503, meaning: 'The database failed or cannot be reached; any change was rolled back.' },
   HUB_ERR_SHUTTING_DOWN: { status: 503, meaning: 'The hub is shutting down and takes no new requests; try again (another instance, or this one after its restart).' },

@@ -18,10 +18,13 @@ import type { Deps } from '../app.js';
 import { HubError, isDatabaseUnavailable, statusOf, type ErrorCode } from '../errors.js';
 import { VERSION } from '../version.js';
 import { collectorRoutes } from './routes/collectors.js';
+import { deviceRoutes } from './routes/devices.js';
+import { exceptionRoutes } from './routes/exceptions.js';
 import { healthRoutes } from './routes/health.js';
 import { organizationRoutes } from './routes/organizations.js';
 import { statusRoutes } from './routes/status.js';
 import { threatlockerRoutes } from './routes/threatlocker.js';
+import { varianceReportRoutes } from './routes/variance-reports.js';
 import { varianceRoutes } from './routes/variances.js';
 import { findUnsafeText } from './schemas.js';
 
@@ -243,5 +246,8 @@ export async function buildServer(deps: Deps): Promise<FastifyInstance> {
   await app.register(collectorRoutes(deps), { prefix: '/api/collectors' });
   await app.register(varianceRoutes(deps), { prefix: '/api/variances' });
   await app.register(organizationRoutes(deps), { prefix: '/api/organizations' });
+  await app.register(varianceReportRoutes(deps), { prefix: '/api' });
+  await app.register(exceptionRoutes(deps), { prefix: '/api/exceptions' });
+  await app.register(deviceRoutes(deps), { prefix: '/api/devices' });
   return app;
 }

@@ -463,6 +463,8 @@ export interface AcceptInput {
 export interface ResolveInput {
   readonly by: string;
   readonly note?: string | null | undefined;
+  /** Recorded on the event (e.g. what was changed to fix it: update_type, old and new values). */
+  readonly details?: Readonly<Record<string, unknown>> | undefined;
 }
 
 export interface ReopenInput {
@@ -559,7 +561,8 @@ export async function resolveVariance(tx: Transaction<DB>, id: number, input: Re
     .where('id', '=', id)
     .returningAll()
     .executeTakeFirstOrThrow();
-  await recordPersonEvent(tx, id, 'resolved', input.by, now, input.note ?? null, v.status === 'accepted' ? { previous_status: 'accepted' } : null);
+  const details = { ...(v.status === 'accepted' ? { previous_status: 'accepted' } : {}), ...input.details };
+  await recordPersonEvent(tx, id, 'resolved', input.by, now, input.note ?? null, Object.keys(details).length > 0 ? details : null);
   return updated;
 }
 

@@ -87,7 +87,7 @@ const Event = z.object({
   details: z.record(z.string(), z.unknown()).nullable(),
 });
 
-const ListQuery = z.object({
+export const ListQuery = z.object({
   status: z.enum([...STATUSES, 'all'], { error: 'status must be open, resolved, accepted or all' }).default('open'),
   type: z.enum(VARIANCE_TYPES, { error: `type must be one of ${VARIANCE_TYPES.join(', ')}` }).optional(),
   organization: optionalText('organization', 255),

@@ -1,0 +1,567 @@
+/**
+ * The upstream-compatible reports over the variance store: the variance report of a day (the
+ * dashboard's blocks by organization), the days that have one, trends per type and day, and the
+ * "exceptions" views (an exception is a variance). Read-only; every function takes its executor
+ * first. Shapes follow the existing deployments' API (docs/api.md, "Upstream-compatible
+ * reports"), with their known defects fixed.
+ *
+ * One rule maps the lifecycle onto upstream's boolean everywhere: `resolved` is `status !==
+ * 'open'` — a resolved or accepted variance needs no action; `status` says which.
+ */
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Clock } from '../clock.js';
+import type { DB, VarianceRow } from '../db/schema.js';
+import type { VendorIds } from '../inventory/vendors.js';
+import { VARIANCE_TYPES, type VarianceDeviceRef, type VarianceStatus, type VarianceType } from './types.js';
+
+type Executor = Kysely<DB> | Transaction<DB>;
+
+/**
+ * The dashboard's block key per type. The first four are upstream's; the two types upstream
+ * never checked get keys in the same style (`ninja_duplicates` is the name upstream's own
+ * documents used). SITE_MISMATCH has no block upstream and gets none here: it is listed in
+ * `exceptions_by_type` and counted in `exception_counts`.
+ */
+export const DASHBOARD_KEYS = {
+  MISSING_NINJA: 'missing_in_ninja',
+  MISSING_THREATLOCKER: 'missing_in_threatlocker',
+  DUPLICATE_TL: 'threatlocker_duplicates',
+  DUPLICATE_NINJA: 'ninja_duplicates',
+  SPARE_MISMATCH: 'devices_that_should_not_have_threatlocker',
+  DISPLAY_NAME_MISMATCH: 'display_name_mismatches',
+} as const satisfies Partial<Record<VarianceType, string>>;
+
+export type DashboardKey = (typeof DASHBOARD_KEYS)[keyof typeof DASHBOARD_KEYS];
+
+/** The organization key of a variance without one (upstream could emit `null` keys and crash). */
+export const UNKNOWN_ORGANIZATION = 'Unknown';
+
+/** Days a report's data may be old and still be `current`. */
+const CURRENT_DAYS = 1;
+
+/** Whole days from `from` to `to` (both YYYY-MM-DD). */
+export function daysBetween(from: string, to: string): number {
+  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);
+}
+
+/** `date` moved by `days` (YYYY-MM-DD). */
+export function addDays(date: string, days: number): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+}
+
+/** The date of the latest completed check run, or null when none ran. */
+export async function latestReportDate(db: Executor): Promise<string | null> {
+  const r = await db
+    .selectFrom('variance_run')
+    .select('snapshot_date')
+    .where('status', '=', 'completed')
+    .orderBy('snapshot_date', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return r?.snapshot_date ?? null;
+}
+
+/** Whether a check run completed over `date`. */
+async function hasCompletedRun(db: Executor, date: string): Promise<boolean> {
+  const r = await db.selectFrom('variance_run').select('id').where('status', '=', 'completed').where('snapshot_date', '=', date).limit(1).executeTakeFirst();
+  return r !== undefined;
+}
+
+export interface ExceptionItem {
+  readonly id: number;
+  readonly type: string;
+  readonly hostname: string;
+  /** The check's evidence, with the devices concerned (upstream's `details`). */
+  readonly details: Readonly<Record<string, unknown>>;
+  readonly resolved: boolean;
+  readonly status: VarianceStatus;
+  readonly organization: string | null;
+  readonly hint: string;
+  readonly first_seen: string;
+  readonly last_seen: string;
+}
+
+function toExceptionItem(v: VarianceRow, status: VarianceStatus): ExceptionItem {
+  return {
+    id: v.id,
+    type: v.type,
+    hostname: v.hostname,
+    details: { ...(v.evidence as Record<string, unknown>), devices: v.devices },
+    resolved: status !== 'open',
+    status,
+    organization: v.organization,
+    hint: v.hint,
+    first_seen: v.first_seen,
+    last_seen: v.last_seen,
+  };
+}
+
+/** One device entry of a dashboard block (upstream's shape, from the variance's own devices). */
+export interface DeviceEntry {
+  readonly id: number;
+  readonly hostname: string;
+  readonly vendor: string;
+  readonly display_name: string | null;
+  readonly organization: string;
+  /** NinjaOne's billable status (`spare`/`billable`) when the variance has it; upstream put the device status here. */
+  readonly billing_status: string;
+  readonly action: string;
+  readonly status: VarianceStatus;
+  readonly first_seen: string;
+  readonly [extra: string]: unknown;
+}
+
+function deviceEntry(v: VarianceRow, status: VarianceStatus): DeviceEntry {
+  const devices = v.devices as VarianceDeviceRef[];
+  const evidence = v.evidence as Record<string, unknown>;
+  const first = devices[0];
+  const tl = devices.find((d) => d.vendor === 'threatlocker');
+  const ninja = devices.find((d) => d.vendor === 'ninja');
+  const billing = typeof evidence.rmm_billable_status === 'string' ? evidence.rmm_billable_status : 'Unknown';
+  const base: DeviceEntry = {
+    id: v.id,
+    hostname: v.hostname,
+    vendor: first?.vendor ?? 'Unknown',
+    display_name: v.type === 'DISPLAY_NAME_MISMATCH' ? (ninja?.display_name ?? null) : (first?.display_name ?? null),
+    organization: v.organization ?? UNKNOWN_ORGANIZATION,
+    billing_status: billing,
+    action: v.hint,
+    status,
+    first_seen: v.first_seen,
+  };
+  if (v.type !== 'DISPLAY_NAME_MISMATCH') return base;
+  return {
+    ...base,
+    ninja_display_name: ninja?.display_name ?? null,
+    threatlocker_display_name: tl?.display_name ?? null,
+    ninja_hostname: ninja?.hostname ?? null,
+    threatlocker_hostname: tl?.hostname ?? null,
+  };
+}
+
+export interface DashboardBlock {
+  readonly total_count: number;
+  readonly by_organization: Record<string, DeviceEntry[]>;
+}
+
+export interface VarianceReport {
+  readonly report_date: string;
+  readonly data_status: { status: 'current' | 'stale_data' | 'historical'; message: string; latest_date: string };
+  readonly summary: { total_exceptions: number; unresolved_count: number; resolved_count: number; accepted_count: number };
+  readonly exceptions_by_type: Record<string, ExceptionItem[]>;
+  readonly exception_counts: Record<string, number>;
+  readonly collection_info: {
+    ninja_collected: string | null;
+    threatlocker_collected: string | null;
+    last_collection: string;
+    data_freshness: 'current' | 'stale';
+  };
+  readonly blocks: Record<DashboardKey, DashboardBlock>;
+}
+
+/**
+ * The variance report of `date` (a day a check completed over): every variance that check found,
+ * grouped by type and, for the dashboard's blocks, by organization. The status of each is the
+ * one it has now when `date` is the latest checked day (people act after the check), else the
+ * one it had after that day's check (variance_observation). Without `includeResolved` the lists
+ * and blocks hold open variances only; the summary always covers every variance of the day.
+ * Undefined when no check completed over `date`.
+ */
+export async function varianceReport(
+  db: Executor,
+  clock: Clock,
+  vendorIds: VendorIds,
+  date: string,
+  options: { includeResolved: boolean },
+): Promise<VarianceReport | undefined> {
+  const latest = await latestReportDate(db);
+  if (latest === null || !(await hasCompletedRun(db, date))) return undefined;
+  const isLatest = date === latest;
+  const rows = await db
+    .selectFrom('variance_observation as o')
+    .innerJoin('variance as v', 'v.id', 'o.variance_id')
+    .selectAll('v')
+    .select('o.status as observed_status')
+    .where('o.snapshot_date', '=', date)
+    .orderBy('v.type')
+    .orderBy('v.organization')
+    .orderBy('v.hostname')
+    .orderBy('v.id')
+    .execute();
+
+  const items = rows.map((r) => ({ row: r, status: isLatest ? r.status : r.observed_status }));
+  const summary = { total_exceptions: items.length, unresolved_count: 0, resolved_count: 0, accepted_count: 0 };
+  for (const i of items) {
+    if (i.status === 'open') summary.unresolved_count += 1;
+    else summary.resolved_count += 1;
+    if (i.status === 'accepted') summary.accepted_count += 1;
+  }
+  const shown = options.includeResolved ? items : items.filter((i) => i.status === 'open');
+
+  const exceptionsByType: Record<string, ExceptionItem[]> = {};
+  const counts: Record<string, number> = Object.fromEntries(VARIANCE_TYPES.map((t) => [t, 0]));
+  const blocks = Object.fromEntries(Object.values(DASHBOARD_KEYS).map((k) => [k, { total_count: 0, by_organization: {} }])) as Record<DashboardKey, DashboardBlock>;
+  for (const { row, status } of shown) {
+    (exceptionsByType[row.type] ??= []).push(toExceptionItem(row, status));
+    counts[row.type] = (counts[row.type] ?? 0) + 1;
+    const key = (DASHBOARD_KEYS as Partial<Record<string, DashboardKey>>)[row.type];
+    if (key === undefined) continue;
+    const block = blocks[key];
+    (block.by_organization[row.organization ?? UNKNOWN_ORGANIZATION] ??= []).push(deviceEntry(row, status));
+    blocks[key] = { ...block, total_count: block.total_count + 1 };
+  }
+
+  const days = await db.selectFrom('snapshot_day').select(['vendor_id', 'collected_at']).where('snapshot_date', '=', date).execute();
+  const collectedAt = (vendorId: number) => days.find((d) => d.vendor_id === vendorId)?.collected_at?.toISOString() ?? null;
+  const ninjaCollected = collectedAt(vendorIds.ninja);
+  const tlCollected = collectedAt(vendorIds.threatlocker);
+  const collected = [ninjaCollected, tlCollected].filter((x): x is string => x !== null).sort();
+  const age = daysBetween(date, clock.today());
+  const fresh = age <= CURRENT_DAYS;
+
+  return {
+    report_date: date,
+    data_status: isLatest
+      ? { status: fresh ? 'current' : 'stale_data', message: fresh ? 'Data is current' : `Data is ${age} days old`, latest_date: latest }
+      : { status: 'historical', message: `Report of ${date}; the latest checked day is ${latest}`, latest_date: latest },
+    summary,
+    exceptions_by_type: exceptionsByType,
+    exception_counts: counts,
+    collection_info: {
+      ninja_collected: ninjaCollected,
+      threatlocker_collected: tlCollected,
+      last_collection: collected[collected.length - 1] ?? date,
+      data_freshness: fresh ? 'current' : 'stale',
+    },
+    blocks,
+  };
+}
+
+export interface AvailableDate {
+  readonly date: string;
+  readonly ninja_devices: number;
+  readonly threatlocker_devices: number;
+  readonly total_exceptions: number;
+  readonly unresolved_exceptions: number;
+  readonly data_quality: 'current' | 'recent' | 'stale';
+  readonly days_old: number;
+}
+
+/**
+ * The days a check completed over within the last `days` days (today in the business time zone
+ * included), newest first, with each vendor's device count of the day and the variances that
+ * day's check found (open after it = unresolved). Three queries, whatever the number of days.
+ */
+export async function availableDates(db: Executor, clock: Clock, vendorIds: VendorIds, days: number): Promise<AvailableDate[]> {
+  const today = clock.today();
+  const since = addDays(today, -(days - 1));
+  const runs = await db
+    .selectFrom('variance_run')
+    .select('snapshot_date')
+    .distinct()
+    .where('status', '=', 'completed')
+    .where('snapshot_date', '>=', since)
+    .where('snapshot_date', '<=', today)
+    .orderBy('snapshot_date', 'desc')
+    .execute();
+  if (runs.length === 0) return [];
+  const dates = runs.map((r) => r.snapshot_date);
+  const devices = await db.selectFrom('snapshot_day').select(['snapshot_date', 'vendor_id', 'device_count']).where('snapshot_date', 'in', dates).execute();
+  const observed = await db
+    .selectFrom('variance_observation')
+    .select(['snapshot_date', sql<string>`count(*)`.as('total'), sql<string>`count(*) FILTER (WHERE status = 'open')`.as('open')])
+    .where('snapshot_date', 'in', dates)
+    .groupBy('snapshot_date')
+    .execute();
+  return dates.map((date) => {
+    const count = (vendorId: number) => Number(devices.find((d) => d.snapshot_date === date && d.vendor_id === vendorId)?.device_count ?? 0);
+    const o = observed.find((x) => x.snapshot_date === date);
+    const age = daysBetween(date, today);
+    return {
+      date,
+      ninja_devices: count(vendorIds.ninja),
+      threatlocker_devices: count(vendorIds.threatlocker),
+      total_exceptions: Number(o?.total ?? 0),
+      unresolved_exceptions: Number(o?.open ?? 0),
+      data_quality: age <= 1 ? 'current' : age <= 3 ? 'recent' : 'stale',
+      days_old: age,
+    };
+  });
+}
+
+export interface TrendCounts {
+  readonly total: number;
+  readonly unresolved: number;
+  readonly resolved: number;
+  readonly accepted: number;
+}
+
+export interface Trends {
+  readonly trends_by_date: Record<string, Record<string, TrendCounts>>;
+  readonly trends_by_type: Record<string, (TrendCounts & { date: string })[]>;
+  readonly summary: {
+    total_exceptions: number;
+    total_unresolved: number;
+    total_resolved: number;
+    date_range: { start: string; end: string };
+    unique_dates: number;
+    unique_types: number;
+  };
+  readonly date_range: { start_date: string; end_date: string; days: number };
+}
+
+/**
+ * Variances found per type and day from `start` to `end` (inclusive), from the day's check
+ * (variance_observation): `unresolved` were open after that check, `resolved` were not
+ * (accepted; `accepted` counts those). Days without a check are absent. One query.
+ */
+export async function varianceTrends(db: Executor, start: string, end: string, type: VarianceType | undefined): Promise<Trends> {
+  let q = db
+    .selectFrom('variance_observation as o')
+    .innerJoin('variance as v', 'v.id', 'o.variance_id')
+    .select([
+      'o.snapshot_date as date',
+      'v.type as type',
+      sql<string>`count(*)`.as('total'),
+      sql<string>`count(*) FILTER (WHERE o.status = 'open')`.as('open'),
+      sql<string>`count(*) FILTER (WHERE o.status = 'accepted')`.as('accepted'),
+    ])
+    .where('o.snapshot_date', '>=', start)
+    .where('o.snapshot_date', '<=', end);
+  if (type !== undefined) q = q.where('v.type', '=', type);
+  const rows = await q.groupBy(['o.snapshot_date', 'v.type']).orderBy('o.snapshot_date').orderBy('v.type').execute();
+
+  const byDate: Record<string, Record<string, TrendCounts>> = {};
+  const byType: Record<string, (TrendCounts & { date: string })[]> = {};
+  let total = 0;
+  let unresolved = 0;
+  for (const r of rows) {
+    const counts = { total: Number(r.total), unresolved: Number(r.open), resolved: Number(r.total) - Number(r.open), accepted: Number(r.accepted) };
+    (byDate[r.date] ??= {})[r.type] = counts;
+    (byType[r.type] ??= []).push({ date: r.date, ...counts });
+    total += counts.total;
+    unresolved += counts.unresolved;
+  }
+  return {
+    trends_by_date: byDate,
+    trends_by_type: byType,
+    summary: {
+      total_exceptions: total,
+      total_unresolved: unresolved,
+      total_resolved: total - unresolved,
+      date_range: { start, end },
+      unique_dates: Object.keys(byDate).length,
+      unique_types: Object.keys(byType).length,
+    },
+    date_range: { start_date: start, end_date: end, days: daysBetween(start, end) + 1 },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exceptions
+
+export interface ExceptionFilter {
+  readonly type?: VarianceType | undefined;
+  /** true: resolved or accepted; false: open; undefined: all. */
+  readonly resolved?: boolean | undefined;
+  readonly limit: number;
+  readonly offset: number;
+}
+
+/** An exception as upstream's list shows it, with the lifecycle's fields beside. */
+export type ExceptionListItem = ExceptionItem & { readonly date_found: string };
+
+/**
+ * Variances as upstream's exception list: the most recently found first (`date_found` is the
+ * last day a check found it), then type, hostname and id (a stable order for offset paging).
+ */
+export async function listExceptions(db: Executor, filter: ExceptionFilter): Promise<ExceptionListItem[]> {
+  let q = db.selectFrom('variance').selectAll();
+  if (filter.type !== undefined) q = q.where('type', '=', filter.type);
+  if (filter.resolved === true) q = q.where('status', '<>', 'open');
+  if (filter.resolved === false) q = q.where('status', '=', 'open');
+  const rows = await q.orderBy('last_seen', 'desc').orderBy('type').orderBy('hostname').orderBy('id').limit(filter.limit).offset(filter.offset).execute();
+  return rows.map((v) => ({ ...toExceptionItem(v, v.status), date_found: v.last_seen }));
+}
+
+/** Open variances of `type` (now, not on a calendar day: they persist until resolved). */
+export async function openCount(db: Executor, type: VarianceType): Promise<number> {
+  const r = await db
+    .selectFrom('variance')
+    .select(sql<string>`count(*)`.as('n'))
+    .where('type', '=', type)
+    .where('status', '=', 'open')
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+export interface StatusSummary {
+  /** Per status (open, resolved, accepted), per type: how many variances have it now. */
+  readonly by_status: Record<VarianceStatus, Record<string, number>>;
+  /** Upstream's shape, over the variances found by the latest check: `active` per type. */
+  readonly status_summary: { active: Record<string, { total: number; resolved: number; unresolved: number }> };
+  readonly recent_manual_updates: {
+    variance_id: number;
+    type: string;
+    hostname: string;
+    kind: string;
+    actor: string;
+    note: string | null;
+    at: string;
+  }[];
+  readonly report_date: string | null;
+}
+
+/** Counts by status and type, the latest check's variances by type, and the last 20 things people did. */
+export async function statusSummary(db: Executor): Promise<StatusSummary> {
+  const byStatusRows = await db.selectFrom('variance').select(['status', 'type', sql<string>`count(*)`.as('n')]).groupBy(['status', 'type']).orderBy('type').execute();
+  const byStatus: Record<VarianceStatus, Record<string, number>> = { open: {}, resolved: {}, accepted: {} };
+  for (const r of byStatusRows) byStatus[r.status][r.type] = Number(r.n);
+
+  const date = await latestReportDate(db);
+  const active: Record<string, { total: number; resolved: number; unresolved: number }> = {};
+  if (date !== null) {
+    const rows = await db
+      .selectFrom('variance_observation as o')
+      .innerJoin('variance as v', 'v.id', 'o.variance_id')
+      .select(['v.type as type', sql<string>`count(*)`.as('total'), sql<string>`count(*) FILTER (WHERE v.status = 'open')`.as('open')])
+      .where('o.snapshot_date', '=', date)
+      .groupBy('v.type')
+      .orderBy('v.type')
+      .execute();
+    for (const r of rows) active[r.type] = { total: Number(r.total), unresolved: Number(r.open), resolved: Number(r.total) - Number(r.open) };
+  }
+
+  const events = await db
+    .selectFrom('variance_event as e')
+    .innerJoin('variance as v', 'v.id', 'e.variance_id')
+    .select(['e.variance_id', 'v.type', 'v.hostname', 'e.kind', 'e.actor', 'e.note', 'e.at'])
+    .where('e.actor', 'is not', null)
+    .orderBy('e.id', 'desc')
+    .limit(20)
+    .execute();
+  return {
+    by_status: byStatus,
+    status_summary: { active },
+    recent_manual_updates: events.map((e) => ({
+      variance_id: e.variance_id,
+      type: e.type,
+      hostname: e.hostname,
+      kind: e.kind,
+      actor: e.actor ?? '',
+      note: e.note,
+      at: e.at.toISOString(),
+    })),
+    report_date: date,
+  };
+}
+
+/**
+ * Variances of `type` whose hostname is `hostname` in any letter case (upstream matched
+ * exactly, and its stored case differed per type), any status, oldest first.
+ */
+export async function variancesByHostname(db: Executor, hostname: string, type: VarianceType): Promise<VarianceRow[]> {
+  return db
+    .selectFrom('variance')
+    .selectAll()
+    .where(sql<boolean>`lower(hostname) = ${hostname.trim().toLowerCase()}`)
+    .where('type', '=', type)
+    .orderBy('id')
+    .execute();
+}
+
+// ---------------------------------------------------------------------------------------------
+// CSV export
+
+/** The most rows one export builds (in memory); a larger result asks for a narrower filter. */
+export const MAX_EXPORT_ROWS = 20_000;
+
+/** What GET /api/variances filters by, for the export (no paging). */
+export interface ExportFilter {
+  readonly status: VarianceStatus | 'all';
+  readonly type?: VarianceType | undefined;
+  readonly organization?: string | undefined;
+  readonly hostname?: string | undefined;
+}
+
+const CSV_COLUMNS = [
+  'ID',
+  'Type',
+  'Status',
+  'Resolved',
+  'Hostname',
+  'Organization',
+  'Match Quality',
+  'First Seen',
+  'Last Seen',
+  'Resolved At',
+  'Resolved By',
+  'Accepted Until',
+  'Accepted Reason',
+  'Accepted By',
+  'Hint',
+  'Devices',
+  'Details',
+] as const;
+
+/**
+ * One CSV cell (RFC 4180): quoted when it holds a comma, quote, CR or LF, quotes doubled. Text a
+ * spreadsheet would run as a formula (starting with = + - @, or a tab or CR that some programs
+ * skip before one) is prefixed with `'` so it stays text: device and organization names come
+ * from vendors and anyone who can name a computer.
+ *
+ * @example csvCell('=HYPERLINK("x")') // "\"'=HYPERLINK(\"\"x\"\")\""
+ */
+export function csvCell(value: string | number | null): string {
+  if (value === null) return '';
+  let text = String(value);
+  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+function csvRow(cells: readonly (string | number | null)[]): string {
+  return `${cells.map(csvCell).join(',')}\r\n`;
+}
+
+/**
+ * The variances matching `filter` as CSV (header first, CRLF lines, a UTF-8 byte order mark so
+ * that spreadsheets read non-ASCII names right), newest first. Undefined when more than
+ * {@link MAX_EXPORT_ROWS} match.
+ */
+export async function exportVariancesCsv(db: Executor, filter: ExportFilter): Promise<{ csv: string; rows: number } | undefined> {
+  let q = db.selectFrom('variance').selectAll();
+  if (filter.status !== 'all') q = q.where('status', '=', filter.status);
+  if (filter.type !== undefined) q = q.where('type', '=', filter.type);
+  if (filter.organization !== undefined) q = q.where('organization', '=', filter.organization);
+  if (filter.hostname !== undefined) {
+    q = q.where(sql<boolean>`lower(hostname) LIKE ${`${filter.hostname.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`} ESCAPE '\\'`);
+  }
+  const rows = await q.orderBy('id', 'desc').limit(MAX_EXPORT_ROWS + 1).execute();
+  if (rows.length > MAX_EXPORT_ROWS) return undefined;
+  const parts = ['\uFEFF', csvRow(CSV_COLUMNS)];
+  for (const v of rows) {
+    const devices = (v.devices as VarianceDeviceRef[]).map((d) => `${d.vendor}:${d.hostname}`).join('; ');
+    parts.push(
+      csvRow([
+        v.id,
+        v.type,
+        v.status,
+        v.status === 'open' ? 'No' : 'Yes',
+        v.hostname,
+        v.organization,
+        v.match_quality,
+        v.first_seen,
+        v.last_seen,
+        v.resolved_at?.toISOString() ?? null,
+        v.resolved_by,
+        v.accepted_until,
+        v.accepted_reason,
+        v.accepted_by,
+        v.hint,
+        devices,
+        JSON.stringify(v.evidence),
+      ]),
+    );
+  }
+  return { csv: parts.join(''), rows: rows.length };
+}
