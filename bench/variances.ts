@@ -17,7 +17,8 @@ import { loadVendorIds, type VendorIds } from '../src/inventory/vendors.js';
 import { runChecks } from '../src/variances/checks.js';
 import { readDayDevices, readOrganizationLinks, runVarianceCheck, type CheckRunDeps, type CheckRunSummary } from '../src/variances/run.js';
 import type { CheckSettings } from '../src/variances/types.js';
-import { benchDatabase, ms, postgresAvailable, table } from './lib.js';
+import { reevaluateAfterSync } from '../src/variances/reevaluate.js';
+import { benchDatabase, ms, postgresAvailable, summarize, table } from './lib.js';
 
 export interface VariancesBenchOptions {
   readonly databases: readonly DatabaseKind[];
@@ -136,7 +137,7 @@ async function median(f: () => unknown): Promise<number> {
 const s = (msValue: number): string => (msValue / 1000).toFixed(2);
 const n = (v: number): string => v.toLocaleString('en-US');
 
-async function benchOne(kind: DatabaseKind, database: Database, devices: number, rows: string[][], parts: string[][]): Promise<void> {
+async function benchOne(kind: DatabaseKind, database: Database, devices: number, rows: string[][], parts: string[][], syncs: string[][]): Promise<void> {
   const db = database.db;
   const vendorIds = await loadVendorIds(db);
   process.stderr.write(`  ${kind}: seeding ${n(devices)} devices per vendor × 2 days…\n`);
@@ -189,11 +190,29 @@ async function benchOne(kind: DatabaseKind, database: Database, devices: number,
     variances = runChecks({ date: DAY2, devices: fleets, links, settings: SETTINGS }).variances.length;
   });
   parts.push([kind, s(floor), s(readMs), `${(readMs / floor).toFixed(2)}×`, ms(checksMs), n(variances)]);
+
+  // What a sync adds: re-evaluating one synced computer's variances (the day was checked), for
+  // computers picked at random, one after another.
+  const sample = fleets.threatlocker.filter((_, i) => i % Math.max(1, Math.floor(fleets.threatlocker.length / REEVALUATIONS)) === 0).slice(0, REEVALUATIONS);
+  const reevaluationDeps: CheckRunDeps = { ...deps, clock: fixedClock(`${DAY2}T15:00:00Z`) };
+  const samples: number[] = [];
+  let reevaluated = 0;
+  for (const d of sample) {
+    const [r, took] = await timed(() => reevaluateAfterSync(reevaluationDeps, { deviceKey: d.deviceKey, canonicalHostname: d.canonicalHostname, snapshotDate: DAY2, updatedBy: 'bench' }));
+    samples.push(took);
+    if (r.ok) reevaluated++;
+  }
+  const l = summarize(samples);
+  syncs.push([kind, n(sample.length), n(reevaluated), ms(l.p50), ms(l.p95), ms(l.max)]);
 }
+
+/** Computers re-evaluated one by one, as after that many syncs. */
+const REEVALUATIONS = 300;
 
 export async function runVariancesBench(o: VariancesBenchOptions): Promise<void> {
   const rows: string[][] = [];
   const parts: string[][] = [];
+  const syncs: string[][] = [];
   for (const kind of o.databases) {
     if (kind === 'postgres' && !(await postgresAvailable())) {
       console.log('PostgreSQL is not reachable (set BENCH_DATABASE_URL); skipping it.');
@@ -201,7 +220,7 @@ export async function runVariancesBench(o: VariancesBenchOptions): Promise<void>
     }
     const database = await benchDatabase(kind);
     try {
-      await benchOne(kind, database, o.devices, rows, parts);
+      await benchOne(kind, database, o.devices, rows, parts, syncs);
     } finally {
       await database.close();
     }
@@ -213,4 +232,6 @@ export async function runVariancesBench(o: VariancesBenchOptions): Promise<void>
   );
   console.log(`\nParts of a run (next day's rows, outside the run; median of ${SAMPLES}): readDayDevices for both vendors, and runChecks alone (in memory).\n`);
   console.log(table(['db', 'floor s', 'readDayDevices ×2 s', 'read / floor', 'runChecks ms', 'variances'], parts));
+  console.log(`\nWhat a sync adds (reevaluateAfterSync after the next day's run, ${REEVALUATIONS} computers one after another); milliseconds. Target: p50 ≤ 5 ms.\n`);
+  console.log(table(['db', 'syncs', 're-evaluated', 'p50', 'p95', 'max'], syncs));
 }
