@@ -10,6 +10,23 @@ export const ErrorBody = z.object({
   field: z.string().optional().describe('The input field at fault, for 400s'),
 });
 
+/** A request body: a JSON object (anything else is named as such in the 400). */
+export const bodyObject = <T extends z.ZodRawShape>(shape: T) => z.object(shape, { error: 'Request body must be a JSON object' });
+
+/** A string field where blank and null mean "not given"; the result is trimmed. */
+export const optionalText = (field: string, max: number) =>
+  z
+    .string({ error: `${field} must be a string` })
+    .max(max, { error: `${field} must be at most ${max} characters` })
+    .nullish()
+    .transform((v) => (v == null || v.trim() === '' ? undefined : v.trim()));
+
+/** The `:id` path parameter of a stored record (an integer column): `noun` names it in the 400. */
+export const recordIdParam = (noun: string) => {
+  const error = `id must be ${noun} id (a positive whole number)`;
+  return z.object({ id: z.coerce.number({ error }).int({ error }).positive({ error }).max(2_147_483_647, { error }) });
+};
+
 /**
  * Text the API accepts. Control characters (Unicode Cc: C0 including tab, CR and LF, DEL, and
  * C1) have no business in identifiers, names or query values — and NUL cannot be stored in

@@ -23,7 +23,7 @@
  * Every change to variances takes VARIANCE_LOCK (db/locks.ts) for its transaction, so checks in
  * any process apply one after the other and never overwrite a person's action they did not see.
  */
-import { sql, type Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Clock } from '../clock.js';
 import { VARIANCE_LOCK } from '../db/locks.js';
 import type { DB, VarianceEventKind, VarianceRow, VarianceRunTrigger } from '../db/schema.js';
@@ -261,8 +261,8 @@ export interface CheckRunOutcome {
 }
 
 /** The date of the latest completed check run, or null when none ran yet. */
-export async function latestRunDate(tx: Transaction<DB>): Promise<string | null> {
-  const r = await tx
+export async function latestRunDate(db: Kysely<DB> | Transaction<DB>): Promise<string | null> {
+  const r = await db
     .selectFrom('variance_run')
     .select('snapshot_date')
     .where('status', '=', 'completed')

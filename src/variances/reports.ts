@@ -9,6 +9,7 @@
  * 'open'` — a resolved or accepted variance needs no action; `status` says which.
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
+import { latestRunDate } from './lifecycle.js';
 import type { Clock } from '../clock.js';
 import type { DB, VarianceRow } from '../db/schema.js';
 import type { VendorIds } from '../inventory/vendors.js';
@@ -49,17 +50,6 @@ export function addDays(date: string, days: number): string {
   return new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
 }
 
-/** The date of the latest completed check run, or null when none ran. */
-export async function latestReportDate(db: Executor): Promise<string | null> {
-  const r = await db
-    .selectFrom('variance_run')
-    .select('snapshot_date')
-    .where('status', '=', 'completed')
-    .orderBy('snapshot_date', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  return r?.snapshot_date ?? null;
-}
 
 /** Whether a check run completed over `date`. */
 async function hasCompletedRun(db: Executor, date: string): Promise<boolean> {
@@ -174,7 +164,7 @@ export async function varianceReport(
   date: string,
   options: { includeResolved: boolean },
 ): Promise<VarianceReport | undefined> {
-  const latest = await latestReportDate(db);
+  const latest = await latestRunDate(db);
   if (latest === null || !(await hasCompletedRun(db, date))) return undefined;
   const isLatest = date === latest;
   const rows = await db
@@ -418,7 +408,7 @@ export async function statusSummary(db: Executor): Promise<StatusSummary> {
   const byStatus: Record<VarianceStatus, Record<string, number>> = { open: {}, resolved: {}, accepted: {} };
   for (const r of byStatusRows) byStatus[r.status][r.type] = Number(r.n);
 
-  const date = await latestReportDate(db);
+  const date = await latestRunDate(db);
   const active: Record<string, { total: number; resolved: number; unresolved: number }> = {};
   if (date !== null) {
     const rows = await db

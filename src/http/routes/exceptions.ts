@@ -9,10 +9,10 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Deps } from '../../app.js';
 import { HubError } from '../../errors.js';
-import { applyBulk, resolveVariance } from '../../variances/lifecycle.js';
-import { latestReportDate, listExceptions, openCount, statusSummary, variancesByHostname } from '../../variances/reports.js';
+import { applyBulk, latestRunDate, resolveVariance } from '../../variances/lifecycle.js';
+import { listExceptions, openCount, statusSummary, variancesByHostname } from '../../variances/reports.js';
 import { VARIANCE_TYPES } from '../../variances/types.js';
-import { ErrorBody as BaseErrorBody } from '../schemas.js';
+import { ErrorBody as BaseErrorBody, bodyObject, optionalText, recordIdParam } from '../schemas.js';
 import { ExceptionItem, queryBoolean } from './variance-reports.js';
 
 const ErrorBody = BaseErrorBody.extend({
@@ -24,6 +24,7 @@ const ErrorBody = BaseErrorBody.extend({
 });
 
 const MAX_BULK = 500;
+const IdParam = recordIdParam('an exception');
 const typeEnum = (field: string) => z.enum(VARIANCE_TYPES, { error: `${field} must be one of ${VARIANCE_TYPES.join(', ')}` });
 
 /** Optional text with upstream's default when absent, null or blank. */
@@ -34,25 +35,8 @@ const textOr = (field: string, max: number, fallback: string) =>
     .nullish()
     .transform((v) => (v == null || v.trim() === '' ? fallback : v.trim()));
 
-const optionalText = (field: string, max: number) =>
-  z
-    .string({ error: `${field} must be a string` })
-    .max(max, { error: `${field} must be at most ${max} characters` })
-    .nullish()
-    .transform((v) => (v == null || v.trim() === '' ? undefined : v.trim()));
-
 /** old_value / new_value: any JSON, kept on the resolve event (bounded by the body limit). */
 const jsonValue = z.unknown().optional();
-
-const bodyObject = <T extends z.ZodRawShape>(shape: T) => z.object(shape, { error: 'Request body must be a JSON object' });
-
-const IdParam = z.object({
-  id: z.coerce
-    .number({ error: 'id must be an exception id (a positive whole number)' })
-    .int({ error: 'id must be an exception id (a positive whole number)' })
-    .positive({ error: 'id must be an exception id (a positive whole number)' })
-    .max(2_147_483_647, { error: 'id must be an exception id (a positive whole number)' }),
-});
 
 const ResolveBody = bodyObject({ resolved_by: textOr('resolved_by', 255, 'api_user'), notes: optionalText('notes', 1000) }).default({
   resolved_by: 'api_user',
@@ -147,7 +131,7 @@ export function exceptionRoutes(deps: Deps): FastifyPluginAsync {
         success: true as const,
         type: req.query.type,
         unresolved_count: await openCount(deps.db, req.query.type),
-        date: await latestReportDate(deps.db),
+        date: await latestRunDate(deps.db),
       }),
     );
 

@@ -8,29 +8,18 @@ import { z } from 'zod';
 import { checkRunDeps, threatlockerDeps, type Deps } from '../../app.js';
 import { statusOf } from '../../errors.js';
 import { isGuid } from '../../ids.js';
-import { ErrorBody as BaseErrorBody } from '../schemas.js';
+import { ErrorBody as BaseErrorBody, bodyObject, optionalText } from '../schemas.js';
 import { renameThreatLockerDevice } from '../../sync/rename-device.js';
 import { DEFAULT_UPDATED_BY, syncThreatLockerDevice, type SyncFailure, type SyncLimits } from '../../sync/sync-device.js';
 import { listSyncHistory } from '../../sync/sync-log.js';
 import { reevaluateAfterSync, type Reevaluation } from '../../variances/reevaluate.js';
 import { Variance } from './variances.js';
 
-/** A string field where blank and null mean "not given"; the result is trimmed. */
-const optionalText = (field: string, max: number) =>
-  z
-    .string({ error: `${field} must be a string` })
-    .max(max, { error: `${field} must be at most ${max} characters` })
-    .nullish()
-    .transform((v) => (v == null || v.trim() === '' ? undefined : v.trim()));
-
 const computerIdField = optionalText('computer_id', 64).refine((v) => v === undefined || isGuid(v), {
   error: 'computer_id must be a ThreatLocker computer id (a GUID)',
 });
 const hostnameField = optionalText('hostname', 255);
 const updatedByField = optionalText('updated_by', 255).transform((v) => v ?? DEFAULT_UPDATED_BY);
-
-const bodyObject = <T extends z.ZodRawShape>(shape: T) =>
-  z.object(shape, { error: 'Request body must be a JSON object' });
 
 const SyncDeviceBody = bodyObject({
   computer_id: computerIdField.describe('ThreatLocker computerId (GUID); preferred'),

@@ -8,13 +8,12 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Deps } from '../../app.js';
 import { HubError } from '../../errors.js';
-import { isCalendarDate } from '../../variances/lifecycle.js';
+import { isCalendarDate, latestRunDate } from '../../variances/lifecycle.js';
 import {
   availableDates,
   DASHBOARD_KEYS,
   daysBetween,
   exportVariancesCsv,
-  latestReportDate,
   MAX_EXPORT_ROWS,
   varianceReport,
   varianceTrends,
@@ -130,7 +129,7 @@ export function varianceReportRoutes(deps: Deps): FastifyPluginAsync {
         },
       },
       async (req) => {
-        const date = await latestReportDate(deps.db);
+        const date = await latestRunDate(deps.db);
         if (date === null) throw new HubError('HUB_ERR_VARIANCE_REPORT_NOT_FOUND', 'No variance check has completed yet');
         return report(date, req.query.include_resolved);
       },

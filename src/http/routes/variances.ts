@@ -12,7 +12,7 @@ import { acceptVariance, applyBulk, isCalendarDate, reopenVariance, resolveVaria
 import { getVariance, listVariances, toVarianceItem } from '../../variances/queries.js';
 import { runVarianceCheck } from '../../variances/run.js';
 import { VARIANCE_TYPES } from '../../variances/types.js';
-import { ErrorBody as BaseErrorBody } from '../schemas.js';
+import { ErrorBody as BaseErrorBody, bodyObject, optionalText, recordIdParam } from '../schemas.js';
 
 const ErrorBody = BaseErrorBody.extend({
   id: z.number().int().optional().describe('The variance concerned'),
@@ -24,6 +24,7 @@ const ErrorBody = BaseErrorBody.extend({
 
 const STATUSES = ['open', 'resolved', 'accepted'] as const;
 const MAX_BULK = 500;
+const IdParam = recordIdParam('a variance');
 
 /** Required text: trimmed, not blank, bounded. */
 const requiredText = (field: string, max: number) =>
@@ -33,18 +34,8 @@ const requiredText = (field: string, max: number) =>
     .transform((v) => v.trim())
     .refine((v) => v !== '', { error: `${field} is required` });
 
-/** Optional text: blank and null mean "not given". */
-const optionalText = (field: string, max: number) =>
-  z
-    .string({ error: `${field} must be a string` })
-    .max(max, { error: `${field} must be at most ${max} characters` })
-    .nullish()
-    .transform((v) => (v == null || v.trim() === '' ? undefined : v.trim()));
-
 const dateField = (field: string) =>
   z.string({ error: `${field} must be a date (YYYY-MM-DD)` }).refine(isCalendarDate, { error: `${field} must be a date (YYYY-MM-DD)` });
-
-const bodyObject = <T extends z.ZodRawShape>(shape: T) => z.object(shape, { error: 'Request body must be a JSON object' });
 
 const DeviceRef = z.object({
   vendor: z.enum(['threatlocker', 'ninja']),
@@ -99,14 +90,6 @@ export const ListQuery = z.object({
     .max(500, { error: 'limit must be from 1 to 500' })
     .default(100),
   cursor: optionalText('cursor', 200),
-});
-
-const IdParam = z.object({
-  id: z.coerce
-    .number({ error: 'id must be a variance id (a positive whole number)' })
-    .int({ error: 'id must be a variance id (a positive whole number)' })
-    .positive({ error: 'id must be a variance id (a positive whole number)' })
-    .max(2_147_483_647, { error: 'id must be a variance id (a positive whole number)' }),
 });
 
 const AcceptBody = bodyObject({
