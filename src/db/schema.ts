@@ -269,6 +269,13 @@ export interface VarianceObservationTable {
   status: 'open' | 'resolved' | 'accepted';
 }
 
+/** Each device a variance names (migration 0010): "the variances about this device" by index. */
+export interface VarianceDeviceTable {
+  vendor: string;
+  device_key: string;
+  variance_id: number;
+}
+
 export interface OrganizationLinkTable {
   id: Generated<number>;
   threatlocker_organization: string;
@@ -294,6 +301,7 @@ export interface DB {
   variance: VarianceTable;
   variance_event: VarianceEventTable;
   variance_observation: VarianceObservationTable;
+  variance_device: VarianceDeviceTable;
   organization_link: OrganizationLinkTable;
 }
 

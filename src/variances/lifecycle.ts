@@ -28,11 +28,13 @@ import type { Clock } from '../clock.js';
 import { VARIANCE_LOCK } from '../db/locks.js';
 import type { DB, VarianceEventKind, VarianceRow, VarianceRunTrigger } from '../db/schema.js';
 import { HubError } from '../errors.js';
-import { VARIANCE_TYPES, type FoundVariance, type VarianceStatus, type VarianceType } from './types.js';
+import { VARIANCE_TYPES, type FoundVariance, type VarianceDeviceRef, type VarianceStatus, type VarianceType } from './types.js';
 
 /** Takes the variance lock for the rest of the transaction (re-entrant within it). */
-export async function lockVariances(tx: Transaction<DB>): Promise<void> {
-  await sql`SELECT pg_advisory_xact_lock(${sql.lit(VARIANCE_LOCK)}, 0)`.execute(tx);
+export async function lockVariances(tx: Transaction<DB>, options: { readonly waitMs?: number } = {}): Promise<void> {
+  if (options.waitMs === undefined) await sql`SELECT pg_advisory_xact_lock(${sql.lit(VARIANCE_LOCK)}, 0)`.execute(tx);
+  // Gives up with SQLSTATE 55P03 past the wait (migration 0010).
+  else await sql`SELECT advisory_xact_lock_within(${sql.lit(VARIANCE_LOCK)}, 0, ${options.waitMs}::integer)`.execute(tx);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -435,6 +437,24 @@ export async function writePlan(
     if (id === undefined) throw new Error(`variance ${ref} was not inserted`);
     return id;
   };
+  // The devices each variance names, for lookups by device (migration 0010). A touch never
+  // changes them; an update may (a duplicate group gains a member), so its rows are rewritten.
+  const named = [
+    ...plan.opens.map((f) => ({ id: resolveId(f.subjectKey), devices: f.devices })),
+    ...plan.updates.map((v) => ({ id: v.id, devices: v.devices as readonly VarianceDeviceRef[] })),
+  ];
+  if (plan.updates.length > 0) {
+    await sql`
+      DELETE FROM variance_device
+       WHERE variance_id IN (SELECT (jsonb_array_elements_text(${JSON.stringify(plan.updates.map((v) => v.id))}::jsonb))::integer)`.execute(tx);
+  }
+  if (named.length > 0) {
+    const rows = named.flatMap((n) => n.devices.map((d) => ({ v: n.id, vendor: d.vendor, key: d.device_key })));
+    await sql`
+      INSERT INTO variance_device (vendor, device_key, variance_id)
+      SELECT DISTINCT r.vendor, r.key, r.v
+        FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(v integer, vendor text, key text)`.execute(tx);
+  }
   if (plan.events.length > 0) {
     const rows = plan.events.map((e) => ({ variance_id: resolveId(e.variance), kind: e.kind, details: e.details }));
     // WITH ORDINALITY: ids follow the plan's order (an expiry before the reopen it causes).

@@ -12,7 +12,6 @@
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB } from '../db/schema.js';
-import type { VendorKey } from '../inventory/vendors.js';
 import { runChecks } from './checks.js';
 import { lockVariances, planDay, STORED_COLUMNS, writePlan, type StoredVariance } from './lifecycle.js';
 import { toVarianceItem, type VarianceItem } from './queries.js';
@@ -56,11 +55,6 @@ function prefixesOf(names: Iterable<string>): string[] {
   return [...out];
 }
 
-/** `devices @> [{vendor, device_key}]`: served by the GIN index of migration 0009. */
-function mentions(vendor: VendorKey, deviceKey: string): string {
-  return JSON.stringify([{ vendor, device_key: deviceKey }]);
-}
-
 /**
  * The neighbourhood of a computer on `date`: both tools' devices whose pairing can change with
  * it, found by name in three index lookups. A ThreatLocker name pairs with NinjaOne devices of
@@ -75,10 +69,12 @@ async function readNeighbourhood(
   const date = subject.snapshotDate;
   // The names its open variances were about: a sync that changed the hostname leaves them behind.
   const earlier = await db
-    .selectFrom('variance')
-    .select('hostname')
-    .where(sql<boolean>`devices @> ${mentions('threatlocker', subject.deviceKey)}::jsonb`)
-    .where('status', 'in', ['open', 'accepted'])
+    .selectFrom('variance_device as d')
+    .innerJoin('variance as v', 'v.id', 'd.variance_id')
+    .select('v.hostname')
+    .where('d.vendor', '=', 'threatlocker')
+    .where('d.device_key', '=', subject.deviceKey)
+    .where('v.status', 'in', ['open', 'accepted'])
     .execute();
   const names = new Set([subject.canonicalHostname, ...earlier.map((v) => v.hostname)]);
   const prefixes = prefixesOf(names);
@@ -129,10 +125,8 @@ export async function reevaluateAfterSync(deps: CheckRunDeps, subject: SyncedSub
     return await deps.db.transaction().execute(async (tx): Promise<Reevaluation> => {
       // A sync must not wait out a whole check run: past the wait, the run (or the next one)
       // has the last word, and the sync answers without variances.
-      await sql`SET LOCAL lock_timeout = ${sql.lit(`${LOCK_WAIT_MS}ms`)}`.execute(tx);
       // First, like a run: what is read below is what the change is applied to.
-      await lockVariances(tx);
-      await sql`SET LOCAL lock_timeout = 0`.execute(tx);
+      await lockVariances(tx, { waitMs: LOCK_WAIT_MS });
       const run = await latestRun(tx);
       if (run?.snapshot_date !== date) return notChecked;
       if (run.organizations === null) {
@@ -152,16 +146,29 @@ export async function reevaluateAfterSync(deps: CheckRunDeps, subject: SyncedSub
 
       // The variances on record about the neighbourhood, and any whose subject was found.
       const foundKeys = [...new Set(found.map((f) => f.subjectKey))];
+      // Per vendor, `device_key = ANY(…)`: index probes on variance_device's primary key whatever
+      // the planner guesses of the list's length (a join to a row set it guessed at 100 rows
+      // made it scan the table).
+      const byDevice = sql.join(
+        (['threatlocker', 'ninja'] as const).map(
+          (vendor) => sql`(d.vendor = ${vendor} AND d.device_key = ANY(${devices[vendor].map((d) => d.deviceKey)}::text[]))`,
+        ),
+        sql` OR `,
+      );
+      // Two index lookups in one statement: by device (variance_device, migration 0010) and by
+      // subject key. (An OR of the two in WHERE would scan the table.)
+      const bySubject = foundKeys.length > 0 ? sql`UNION SELECT id FROM variance WHERE subject_key IN (${sql.join(foundKeys)})` : sql``;
       const candidates = (await tx
         .selectFrom('variance')
         .select(STORED_COLUMNS)
-        .where((eb) =>
-          eb.or([
-            ...[...devices.threatlocker, ...devices.ninja].map((d) =>
-              eb.and([eb('status', 'in', ['open', 'accepted']), sql<boolean>`devices @> ${mentions(d.vendor, d.deviceKey)}::jsonb`]),
-            ),
-            ...(foundKeys.length > 0 ? [eb('subject_key', 'in', foundKeys)] : []),
-          ]),
+        .where(
+          'id',
+          'in',
+          sql<number>`(SELECT d.variance_id
+                         FROM variance_device d
+                         JOIN variance v ON v.id = d.variance_id AND v.status IN ('open', 'accepted')
+                        WHERE ${byDevice}
+                       ${bySubject})`,
         )
         .execute()) as StoredVariance[];
       const existing = candidates.filter((v) => foundKeys.includes(v.subject_key) || touches(v.devices as VarianceDeviceRef[]));

@@ -207,6 +207,15 @@ describe.each(TEST_DATABASES)('variances after a sync on %s', (kind) => {
     expect(snap.display_name).toBe(NINJA_NAME);
   });
 
+  it('the variance lock with a wait limit leaves lock_timeout as it was', async () => {
+    const setting = await h.deps.db.transaction().execute(async (tx) => {
+      await sql`SET LOCAL lock_timeout = '7s'`.execute(tx);
+      await lockVariances(tx, { waitMs: 50 });
+      return (await sql<{ v: string }>`SELECT current_setting('lock_timeout') AS v`.execute(tx)).rows[0]?.v;
+    });
+    expect(setting).toBe('7s');
+  });
+
   // Only on PostgreSQL (defined there only, not skipped elsewhere): PGlite has one connection,
   // so a second transaction holding the lock would hold the sync too.
   if (kind === 'postgres') {

@@ -111,6 +111,50 @@ describe.each(TEST_DATABASES)('variance check runs on %s', (kind) => {
     expect(await db.selectFrom('variance_run').selectAll().execute()).toEqual([]);
   });
 
+  /** variance_device as it should be: each device every variance names (its `devices`). */
+  async function expectDeviceIndexMatchesVariances(): Promise<void> {
+    const { db } = h.deps;
+    const expected = await sql<{ vendor: string; device_key: string; variance_id: number }>`
+      SELECT DISTINCT d->>'vendor' AS vendor, d->>'device_key' AS device_key, v.id AS variance_id
+        FROM variance v, jsonb_array_elements(v.devices) d ORDER BY 3, 1, 2`.execute(db);
+    const actual = await db.selectFrom('variance_device').selectAll().orderBy('variance_id').orderBy('vendor').orderBy('device_key').execute();
+    expect(actual).toEqual(expected.rows);
+  }
+
+  it('variance_device lists the devices every variance names, also when a duplicate group gains a member', async () => {
+    const { db, vendorIds } = h.deps;
+    const dup = (key: string, lastOnline: string) => ({ key, hostname: 'PC-DUP', last_online: lastOnline });
+    await writeDevice(db, vendorIds, 'threatlocker', D1, dup('cccccccc-0000-4000-8000-000000000001', `${D1}T01:00:00Z`));
+    await writeDevice(db, vendorIds, 'threatlocker', D1, dup('cccccccc-0000-4000-8000-000000000002', `${D1}T02:00:00Z`));
+    await writeDevice(db, vendorIds, 'ninja', D1, { key: '201', hostname: 'PC-DUP' });
+    await seedDay1();
+    await run(D1);
+    const group = await open('DUPLICATE_TL');
+    expect(group).toHaveLength(1);
+    expect(await db.selectFrom('variance_device').select('device_key').where('variance_id', '=', group[0]?.id ?? 0).orderBy('device_key').execute()).toEqual([
+      { device_key: 'cccccccc-0000-4000-8000-000000000001' },
+      { device_key: 'cccccccc-0000-4000-8000-000000000002' },
+    ]);
+    await expectDeviceIndexMatchesVariances();
+
+    // Day 2: a third reinstall joins the group (the same variance, its devices rewritten) and
+    // pc-b's MISSING_NINJA is resolved (its row stays: the lookup serves history too).
+    for (const [key, at] of [
+      ['cccccccc-0000-4000-8000-000000000001', `${D2}T01:00:00Z`],
+      ['cccccccc-0000-4000-8000-000000000002', `${D2}T02:00:00Z`],
+      ['cccccccc-0000-4000-8000-000000000003', `${D2}T03:00:00Z`],
+    ] as const) {
+      await writeDevice(db, vendorIds, 'threatlocker', D2, dup(key, at));
+    }
+    await writeDevice(db, vendorIds, 'ninja', D2, { key: '201', hostname: 'PC-DUP' });
+    await seedDay2();
+    await run(D2);
+    const grown = await open('DUPLICATE_TL');
+    expect(grown.map((v) => v.id)).toEqual([group[0]?.id]);
+    expect(await db.selectFrom('variance_device').select('device_key').where('variance_id', '=', group[0]?.id ?? 0).orderBy('device_key').execute()).toHaveLength(3);
+    await expectDeviceIndexMatchesVariances();
+  });
+
   it('two runs at once apply one after the other', async () => {
     await seedDay1();
     const [a, b] = await Promise.all([run(D1), run(D1)]);

@@ -8,6 +8,7 @@ import * as m0006 from './0006_hub_database.js';
 import * as m0007 from './0007_staging_keys.js';
 import * as m0008 from './0008_variances.js';
 import * as m0009 from './0009_variance_sync.js';
+import * as m0010 from './0010_variance_devices.js';
 
 /**
  * Every migration, in order. Listed statically (not read from disk) so that the compiled
@@ -23,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   '0007_staging_keys': m0007,
   '0008_variances': m0008,
   '0009_variance_sync': m0009,
+  '0010_variance_devices': m0010,
 };
