@@ -18,6 +18,10 @@ import { runChecks } from '../src/variances/checks.js';
 import { readDayDevices, readOrganizationLinks, runVarianceCheck, type CheckRunDeps, type CheckRunSummary } from '../src/variances/run.js';
 import type { CheckSettings } from '../src/variances/types.js';
 import { reevaluateAfterSync } from '../src/variances/reevaluate.js';
+import { Pool } from 'undici';
+import { createDeps } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import { buildServer } from '../src/http/server.js';
 import { benchDatabase, ms, postgresAvailable, summarize, table } from './lib.js';
 
 export interface VariancesBenchOptions {
@@ -137,7 +141,82 @@ async function median(f: () => unknown): Promise<number> {
 const s = (msValue: number): string => (msValue / 1000).toFixed(2);
 const n = (v: number): string => v.toLocaleString('en-US');
 
-async function benchOne(kind: DatabaseKind, database: Database, devices: number, rows: string[][], parts: string[][], syncs: string[][]): Promise<void> {
+/**
+ * The reports the dashboard reads, after the next day's run, through a real port (undici → the
+ * hub listening on 127.0.0.1): p50 / p95 / max of sequential GETs, after warm-up. Floor: GET
+ * /api/health through the same port, the HTTP round trip with no database work.
+ */
+const REPORTS: readonly (readonly [string, string])[] = [
+  ['health (floor)', '/api/health'],
+  ['status', '/api/status'],
+  ['variance-report/latest', '/api/variance-report/latest'],
+  ['variance-report/{date}', `/api/variance-report/${DAY2}`],
+  ['variance-report/filtered', '/api/variance-report/filtered'],
+  ['variances/available-dates', '/api/variances/available-dates'],
+  ['variances/trends', `/api/variances/trends?start_date=${DAY1}&end_date=${DAY2}`],
+  ['variances (open, 100)', '/api/variances?status=open&limit=100'],
+  ['variances (hostname, 100)', '/api/variances?status=all&hostname=ws-00012&limit=100'],
+  ['exceptions/count', '/api/exceptions/count'],
+  ['exceptions/status-summary', '/api/exceptions/status-summary'],
+  ['exceptions (100)', '/api/exceptions?limit=100'],
+  ['devices/search', '/api/devices/search?q=ws-000123'],
+  ['export/csv (all open)', '/api/variances/export/csv'],
+  ['export/xlsx (all open)', '/api/variances/export/xlsx'],
+];
+const REPORT_SAMPLES = 40;
+
+async function benchReports(database: Database, reports: string[][], kind: DatabaseKind): Promise<void> {
+  const deps = await createDeps(loadConfig({ LOG_LEVEL: 'silent' }), {
+    logger: pino({ level: 'silent' }),
+    clock: fixedClock(`${DAY2}T15:00:00Z`),
+    database,
+    skipMigrations: true,
+    threatlocker: { baseUrl: 'http://127.0.0.1:9/portalapi', apiKey: 'unused', organizationId: undefined, timeoutMs: 1_000 },
+    ninja: null,
+  });
+  const app = await buildServer(deps);
+  try {
+    const url = await app.listen({ port: 0, host: '127.0.0.1' });
+    const client = new Pool(url, { connections: 1 });
+    try {
+      const measured: { label: string; bytes: number; l: ReturnType<typeof summarize> }[] = [];
+      for (const [label, path] of [...REPORTS, ['health (floor, again)', '/api/health'] as const]) {
+        const get = async (): Promise<number> => {
+          const res = await client.request({ method: 'GET', path });
+          const body = await res.body.arrayBuffer();
+          if (res.statusCode !== 200) throw new Error(`${path} answered ${res.statusCode}: ${Buffer.from(body).toString('utf8').slice(0, 300)}`);
+          return body.byteLength;
+        };
+        let bytes = 0;
+        for (let i = 0; i < 3; i++) bytes = await get();
+        const samples: number[] = [];
+        for (let i = 0; i < REPORT_SAMPLES; i++) samples.push((await timed(get))[1]);
+        measured.push({ label, bytes, l: summarize(samples) });
+      }
+      // The floor is measured first and last (the first requests on a connection pay for warming up).
+      const floor = Math.min(...measured.filter((m) => m.label.startsWith('health')).map((m) => m.l.p50));
+      for (const m of measured) {
+        if (m.label === 'health (floor, again)') continue;
+        reports.push([kind, m.label, n(m.bytes), ms(m.l.p50), ms(m.l.p95), ms(m.l.max), `${(m.l.p95 / floor).toFixed(0)}×`]);
+      }
+    } finally {
+      await client.close();
+    }
+  } finally {
+    await app.close();
+    await deps.close();
+  }
+}
+
+async function benchOne(
+  kind: DatabaseKind,
+  database: Database,
+  devices: number,
+  rows: string[][],
+  parts: string[][],
+  syncs: string[][],
+  reports: string[][],
+): Promise<void> {
   const db = database.db;
   const vendorIds = await loadVendorIds(db);
   process.stderr.write(`  ${kind}: seeding ${n(devices)} devices per vendor × 2 days…\n`);
@@ -204,6 +283,8 @@ async function benchOne(kind: DatabaseKind, database: Database, devices: number,
   }
   const l = summarize(samples);
   syncs.push([kind, n(sample.length), n(reevaluated), ms(l.p50), ms(l.p95), ms(l.max)]);
+
+  await benchReports(database, reports, kind);
 }
 
 /** Computers re-evaluated one by one, as after that many syncs. */
@@ -213,6 +294,7 @@ export async function runVariancesBench(o: VariancesBenchOptions): Promise<void>
   const rows: string[][] = [];
   const parts: string[][] = [];
   const syncs: string[][] = [];
+  const reports: string[][] = [];
   for (const kind of o.databases) {
     if (kind === 'postgres' && !(await postgresAvailable())) {
       console.log('PostgreSQL is not reachable (set BENCH_DATABASE_URL); skipping it.');
@@ -220,7 +302,7 @@ export async function runVariancesBench(o: VariancesBenchOptions): Promise<void>
     }
     const database = await benchDatabase(kind);
     try {
-      await benchOne(kind, database, o.devices, rows, parts, syncs);
+      await benchOne(kind, database, o.devices, rows, parts, syncs, reports);
     } finally {
       await database.close();
     }
@@ -234,4 +316,9 @@ export async function runVariancesBench(o: VariancesBenchOptions): Promise<void>
   console.log(table(['db', 'floor s', 'readDayDevices ×2 s', 'read / floor', 'runChecks ms', 'variances'], parts));
   console.log(`\nWhat a sync adds (reevaluateAfterSync after the next day's run, ${REEVALUATIONS} computers one after another); milliseconds. Target: p50 ≤ 5 ms.\n`);
   console.log(table(['db', 'syncs', 're-evaluated', 'p50', 'p95', 'max'], syncs));
+  console.log(
+    `\nThe reports, after the next day's run, through a real port (undici → hub on 127.0.0.1), ${REPORT_SAMPLES} sequential GETs after 3 warm-up; ` +
+      'milliseconds. "p95 / floor" divides by the p50 of GET /api/health on the same port (the lower of two, first and last). Target: p95 ≤ 300 ms.\n',
+  );
+  console.log(table(['db', 'report', 'bytes', 'p50', 'p95', 'max', 'p95 / floor'], reports));
 }
