@@ -36,7 +36,7 @@ describe('dashboard in a browser', () => {
 
   beforeAll(async () => {
     env = started = await startDashboardEnv();
-    context = await env.browser.newContext({ baseURL: env.baseUrl, viewport: { width: 1280, height: 800 } });
+    context = await env.browser.newContext({ baseURL: env.baseUrl, locale: 'en-US', viewport: { width: 1280, height: 800 } });
     page = await context.newPage();
   });
 
@@ -89,8 +89,8 @@ describe('dashboard in a browser', () => {
     await page.screenshot({ path: join(SCREENSHOT_DIR, 'device.png'), fullPage: true });
   });
 
-  it('wraps the navigation at phone width', async () => {
-    const phone = await env.browser.newContext({ baseURL: env.baseUrl, viewport: { width: 375, height: 740 } });
+  it('wraps the navigation at phone width (in the dark theme)', async () => {
+    const phone = await env.browser.newContext({ baseURL: env.baseUrl, locale: 'en-US', colorScheme: 'dark', viewport: { width: 375, height: 740 } });
     try {
       const small = await phone.newPage();
       await small.goto('/');
@@ -99,7 +99,7 @@ describe('dashboard in a browser', () => {
       // A string: the root tsconfig has no DOM types (the page's code is web/'s).
       const width = Number(await small.evaluate('document.documentElement.scrollWidth'));
       expect(width).toBeLessThanOrEqual(375);
-      await small.screenshot({ path: join(SCREENSHOT_DIR, 'overview-phone.png'), fullPage: true });
+      await small.screenshot({ path: join(SCREENSHOT_DIR, 'overview-phone-dark.png'), fullPage: true });
     } finally {
       await phone.close();
     }

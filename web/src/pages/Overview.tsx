@@ -50,7 +50,7 @@ export function Overview() {
                 return (
                   <tr key={key} data-vendor={key}>
                     <th scope="row">{label}</th>
-                    <td>{vendor.latest_date ?? '—'}</td>
+                    <td className="nowrap">{vendor.latest_date ?? '—'}</td>
                     <td>{vendor.freshness_message}</td>
                     <td className="num">{count.format(status.data.device_counts[key])}</td>
                   </tr>
