@@ -1,15 +1,17 @@
-// Type-aware lint over everything tsconfig.json covers (src/, test/, bench/, vitest.config.ts).
+// Type-aware lint over everything tsconfig.json covers (src/, test/, bench/, scripts/,
+// vitest.config.ts, web/vite.config.ts) and the dashboard under web/tsconfig.json (web/src/).
 // Why: the type checker accepts a promise nobody awaits; these rules do not (docs/architecture.md, "Lint").
 import { defineConfig, globalIgnores } from 'eslint/config';
+import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  globalIgnores(['dist/', 'data/', 'coverage/']),
+  globalIgnores(['dist/', 'data/', 'coverage/', 'test-artifacts/', 'web/src/api/schema.d.ts']),
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     extends: [tseslint.configs.recommendedTypeChecked],
     languageOptions: {
-      parserOptions: { project: './tsconfig.json', tsconfigRootDir: import.meta.dirname },
+      parserOptions: { project: ['./tsconfig.json', './web/tsconfig.json'], tsconfigRootDir: import.meta.dirname },
     },
     linterOptions: { reportUnusedDisableDirectives: 'error' },
     rules: {
@@ -24,6 +26,11 @@ export default defineConfig(
       // it turns a throw into a rejection.
       '@typescript-eslint/require-await': 'off',
     },
+  },
+  {
+    // The rules of hooks (call order, effect dependencies) for the dashboard's React code.
+    files: ['web/src/**/*.{ts,tsx}'],
+    extends: [reactHooks.configs.flat['recommended-latest']],
   },
   {
     // Tests read answers through `inject().json()` and `JSON.parse`, which return `any` by design,

@@ -2,7 +2,8 @@
  * npm run bench [-- <suite> …] [--sizes 1000,10000] [--db pglite,postgres] [--iterations N]
  *   [--cases threatlocker:100000,ninja:100000] (collect)
  * Suites: sync, collect, status ([--devices 50000] [--days 65], per vendor),
- *   variances ([--devices 100000] per vendor; give --db postgres for the production case).
+ *   variances ([--devices 100000] per vendor; give --db postgres for the production case),
+ *   web (the dashboard's first-load JS + CSS, gzipped).
  * Figures are printed, never asserted.
  */
 import { parseArgs } from 'node:util';
@@ -11,6 +12,7 @@ import { runCollectBench } from './collect.js';
 import { runStatusBench } from './status.js';
 import { runSyncBench } from './sync.js';
 import { runVariancesBench } from './variances.js';
+import { runWebBench } from './web.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -52,8 +54,10 @@ for (const suite of suites) {
     await runStatusBench({ databases, devices: Number(values.devices ?? 50000), days: Number(values.days), iterations: Number(values.iterations) });
   } else if (suite === 'variances') {
     await runVariancesBench({ databases, devices: Number(values.devices ?? 100000) });
+  } else if (suite === 'web') {
+    await runWebBench();
   } else {
-    console.error(`unknown benchmark suite "${suite}" (available: sync, collect, status, variances)`);
+    console.error(`unknown benchmark suite "${suite}" (available: sync, collect, status, variances, web)`);
     process.exitCode = 2;
   }
 }

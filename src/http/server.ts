@@ -27,6 +27,7 @@ import { threatlockerRoutes } from './routes/threatlocker.js';
 import { varianceReportRoutes } from './routes/variance-reports.js';
 import { varianceRoutes } from './routes/variances.js';
 import { findUnsafeText } from './schemas.js';
+import { registerWeb, type PageFallback, type WebOptions } from './web.js';
 
 /** Bodies are small JSON objects; anything bigger is a mistake or an attack. */
 const BODY_LIMIT = 64 * 1024;
@@ -123,7 +124,12 @@ class OneLinePerRequest extends LogController {
   }
 }
 
-export async function buildServer(deps: Deps): Promise<FastifyInstance> {
+export interface ServerOptions {
+  /** Where the built dashboard is (tests point it at a fixture); see `web.ts`. */
+  readonly web?: WebOptions;
+}
+
+export async function buildServer(deps: Deps, options: ServerOptions = {}): Promise<FastifyInstance> {
   const syncDeadlineMs = deps.config.syncDeadlineMs;
   const app = Fastify({
     // Without the assertion Fastify infers pino's Logger as the instance's logger type, which
@@ -223,7 +229,10 @@ export async function buildServer(deps: Deps): Promise<FastifyInstance> {
     return reply.code(statusOf('HUB_ERR_INTERNAL')).send(errorBody('HUB_ERR_INTERNAL', 'Internal server error'));
   });
 
+  // Set once the dashboard is registered (below): a GET outside /api may be a dashboard page.
+  let dashboardPage: PageFallback = () => undefined;
   app.setNotFoundHandler((req, reply) => {
+    if (dashboardPage(req, reply)) return;
     reply.code(404).send(errorBody('HUB_ERR_ROUTE_NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}`));
   });
 
@@ -249,5 +258,7 @@ export async function buildServer(deps: Deps): Promise<FastifyInstance> {
   await app.register(varianceReportRoutes(deps), { prefix: '/api' });
   await app.register(exceptionRoutes(deps), { prefix: '/api/exceptions' });
   await app.register(deviceRoutes(deps), { prefix: '/api/devices' });
+  // Last: the dashboard answers what no API route does (outside /api).
+  dashboardPage = await registerWeb(app, options.web);
   return app;
 }
