@@ -93,7 +93,7 @@ export function checkRunDeps(deps: Pick<Deps, 'db' | 'clock' | 'vendorIds' | 'lo
  * data, or real vendors on a demo database (see claimDatabase in demo.ts).
  */
 export async function createDeps(config: Config, options: DepsOptions = {}): Promise<Deps> {
-  const logger = options.logger ?? createLogger(config.logLevel);
+  const logger = options.logger ?? createLogger(config.logLevel, undefined, config.logFormat);
   const clock = options.clock ?? systemClock(config.timeZone);
   const tl = options.threatlocker ?? config.threatlocker;
   const mode = options.mode ?? 'real';
