@@ -16,6 +16,7 @@ import type { Logger } from 'pino';
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../db/schema.js';
 import type { VendorName } from '../vendors/http.js';
+import { collectorOfJob } from '../collectors/runs.js';
 import { VARIANCE_TYPES } from '../variances/types.js';
 import { VERSION } from '../version.js';
 
@@ -173,11 +174,38 @@ export function createMetrics(options: MetricsOptions = {}): HubMetrics {
     labelNames: ['collector'],
     registers,
   });
+  const { db, poolStats, logger } = options;
   const lastSuccess = new Gauge({
     name: `${METRIC_PREFIX}collector_last_success_timestamp_seconds`,
-    help: 'When the collector last completed a (not dry) run, as Unix time; absent until one completes in this process',
+    help: 'When the collector last completed a (not dry) run, as Unix time (from the database: any hub process, any restart)',
     labelNames: ['collector'],
     registers,
+    // Read from job_runs when scraped, so every process on one database reports the same figure,
+    // also right after a restart and when the scheduler ran the collection in another process.
+    // One grouped read of a table with a few rows a day.
+    ...(db
+      ? {
+          async collect(this: Gauge) {
+            try {
+              const rows = await db
+                .selectFrom('job_runs')
+                .select(['job_name', (eb) => eb.fn.max('ended_at').as('ended_at')])
+                .where('status', '=', 'completed')
+                .where('dry_run', '=', false)
+                .groupBy('job_name')
+                .execute();
+              this.reset();
+              for (const r of rows) {
+                const collector = collectorOfJob(r.job_name);
+                if (collector && r.ended_at) this.set({ collector }, new Date(r.ended_at).getTime() / 1000);
+              }
+            } catch (err) {
+              this.reset();
+              logger?.warn({ err }, 'metrics: could not read the last successful collections');
+            }
+          },
+        }
+      : {}),
   });
 
   const syncs = new Counter({
@@ -187,7 +215,6 @@ export function createMetrics(options: MetricsOptions = {}): HubMetrics {
     registers,
   });
 
-  const { db, poolStats, logger } = options;
   if (db) {
     // Read at scrape time: one grouped count over the variance table (indexed by status), so
     // the figure is right whoever changed the variances (a check, a sync, another process).
@@ -256,7 +283,8 @@ export function createMetrics(options: MetricsOptions = {}): HubMetrics {
       runDuration.observe(labels, run.seconds);
       devicesFetched.inc({ collector: run.collector }, run.fetched);
       if (run.written > 0) devicesWritten.inc({ collector: run.collector }, run.written);
-      if (run.outcome === 'completed') lastSuccess.set({ collector: run.collector }, run.endedAt.getTime() / 1000);
+      // Without a database to read it from (see the gauge), the last success this process saw.
+      if (!db && run.outcome === 'completed') lastSuccess.set({ collector: run.collector }, run.endedAt.getTime() / 1000);
     },
     syncEnded(operation, outcome) {
       syncs.inc({ operation, outcome });

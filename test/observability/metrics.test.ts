@@ -193,17 +193,30 @@ describe.each(TEST_DATABASES)('GET /metrics on %s', (kind) => {
 
   it('counts a failed collection without moving the last success', async () => {
     const labels = { collector: 'threatlocker', outcome: 'failed' };
-    const before = await scrape();
-    const failed = sample(before, 'inventory_hub_collector_runs_total', labels) ?? 0;
-    const lastSuccess = sample(before, 'inventory_hub_collector_last_success_timestamp_seconds', { collector: 'threatlocker' });
+    const collect = async () => {
+      expect((await h.app.inject({ method: 'POST', url: '/api/collectors/run', payload: { collectors: ['threatlocker'] } })).statusCode).toBe(202);
+      await h.deps.runs.idle();
+    };
+    await collect(); // succeeds at TEST_NOW
+    const failed = await count('inventory_hub_collector_runs_total', labels);
     h.fake.admin.injectFault({ operation: 'ComputerGetByAllParameters', kind: 'status', status: 401, times: null });
     h.clock.set('2026-03-11T15:00:00Z');
-    expect((await h.app.inject({ method: 'POST', url: '/api/collectors/run', payload: { collectors: ['threatlocker'] } })).statusCode).toBe(202);
-    await h.deps.runs.idle();
+    await collect();
     const text = await scrape();
     expect(sample(text, 'inventory_hub_collector_runs_total', labels)).toBe(failed + 1);
-    expect(sample(text, 'inventory_hub_collector_last_success_timestamp_seconds', { collector: 'threatlocker' })).toBe(lastSuccess);
+    expect(sample(text, 'inventory_hub_collector_last_success_timestamp_seconds', { collector: 'threatlocker' })).toBe(Date.parse(TEST_NOW) / 1000);
     expect(sample(text, 'inventory_hub_vendor_requests_total', { vendor: 'threatlocker', operation: 'ComputerGetByAllParameters', outcome: 'http_error' })).toBeGreaterThanOrEqual(1);
+  });
+
+  it('reads the last success from the database: a run recorded by another process counts too', async () => {
+    expect(sample(await scrape(), 'inventory_hub_collector_last_success_timestamp_seconds', { collector: 'ninja' })).toBeUndefined();
+    const endedAt = new Date('2026-03-09T02:31:00Z');
+    await h.deps.db.insertInto('job_batches').values({ batch_id: 'b_other', status: 'completed', priority: 'normal', created_at: endedAt }).execute();
+    await h.deps.db
+      .insertInto('job_runs')
+      .values({ job_id: 'j_other', batch_id: 'b_other', job_name: 'ninja-collector', status: 'completed', snapshot_date: '2026-03-09', started_at: endedAt, ended_at: endedAt, updated_at: endedAt })
+      .execute();
+    expect(sample(await scrape(), 'inventory_hub_collector_last_success_timestamp_seconds', { collector: 'ninja' })).toBe(endedAt.getTime() / 1000);
   });
 
   it('counts open variances by type from the database at scrape time', async () => {
