@@ -14,6 +14,7 @@ import { CollectorRuns, type RecordRetry } from './collectors/runs.js';
 import { ninjaSource } from './collectors/ninja.js';
 import { threatlockerSource } from './collectors/threatlocker.js';
 import { createLogger } from './logger.js';
+import { createMetrics, type HubMetrics } from './observability/metrics.js';
 import { checkAfterCollection, type CheckRunDeps } from './variances/run.js';
 import type { SyncDeps } from './sync/sync-device.js';
 import type { RetryPolicy } from './vendors/http.js';
@@ -31,6 +32,8 @@ export interface Deps extends Omit<SyncDeps, 'threatlocker'> {
   /** Undefined when NinjaOne is not configured. */
   readonly ninja: NinjaClient | undefined;
   readonly runs: CollectorRuns;
+  /** This hub's Prometheus registry and the observers fed into it (GET /metrics). */
+  readonly metrics: HubMetrics;
   /** Releases everything createDeps opened (the database, vendor connections). */
   close(): Promise<void>;
 }
@@ -53,6 +56,8 @@ export interface DepsOptions {
   readonly recordRetry?: RecordRetry;
   /** Skip migrations (the caller already ran them). */
   readonly skipMigrations?: boolean;
+  /** Node process metrics in the registry (default true). */
+  readonly processMetrics?: boolean;
 }
 
 /**
@@ -88,7 +93,7 @@ export function checkRunDeps(deps: Pick<Deps, 'db' | 'clock' | 'vendorIds' | 'lo
  * data, or real vendors on a demo database (see claimDatabase in demo.ts).
  */
 export async function createDeps(config: Config, options: DepsOptions = {}): Promise<Deps> {
-  const logger = options.logger ?? createLogger(config.logLevel);
+  const logger = options.logger ?? createLogger(config.logLevel, undefined, config.logFormat);
   const clock = options.clock ?? systemClock(config.timeZone);
   const tl = options.threatlocker ?? config.threatlocker;
   const mode = options.mode ?? 'real';
@@ -100,7 +105,8 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
     const vendorIds = await loadVendorIds(database.db);
     const claim = () => claimDatabase(database.db, mode, vendorIds, options.demoKeys);
     await claim();
-    const threatlocker = tl ? new ThreatLockerClient({ ...tl, logger, retry: options.vendorRetry }) : undefined;
+    const metrics = createMetrics({ db: database.db, poolStats: () => database.poolStats(), logger, defaultMetrics: options.processMetrics });
+    const threatlocker = tl ? new ThreatLockerClient({ ...tl, logger, retry: options.vendorRetry, observer: metrics }) : undefined;
     const ninjaConfig = options.ninja === null ? undefined : (options.ninja ?? config.ninja);
     const ninja = ninjaConfig
       ? new NinjaClient({
@@ -110,6 +116,7 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
             ninjaConfig.refreshToken === undefined ? undefined : databaseTokenStore(database, vendorIds.ninja, ninjaConfig.refreshToken, () => clock.now()),
           logger,
           retry: options.vendorRetry,
+          observer: metrics,
         })
       : undefined;
     const runs = new CollectorRuns({
@@ -127,6 +134,7 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
       // Once both vendors have collected a day, its variances are checked (never fails a run).
       afterCollected: (date, log) => checkAfterCollection(checkRunDeps({ db: database.db, clock, vendorIds, logger, config }), date, log),
       ...(options.recordRetry ? { recordRetry: options.recordRetry } : {}),
+      observer: metrics,
       settings: {
         maxDropPercent: config.collectors.maxDropPercent,
         heartbeatMs: config.collectors.heartbeatMs,
@@ -144,12 +152,14 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
       threatlocker,
       ninja,
       runs,
+      metrics,
       async close() {
         // Running collectors stop first (they end as cancelled, their staging cleared).
         await runs.shutdown();
         await threatlocker?.close();
         await ninja?.close();
         if (ownsDatabase) await database.close();
+        metrics.registry.clear();
       },
     };
   } catch (err) {

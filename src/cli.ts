@@ -18,6 +18,7 @@ import { HubError } from './errors.js';
 import { fillDemoDay, startDemoVendors, type DemoVendors } from './demo.js';
 import { buildServer } from './http/server.js';
 import { createLogger } from './logger.js';
+import { startupBanner } from './startup-banner.js';
 import { loadVendorIds } from './inventory/vendors.js';
 import { isCalendarDate } from './variances/lifecycle.js';
 import { runVarianceCheck } from './variances/run.js';
@@ -58,7 +59,7 @@ function describeDatabase(config: Config): string {
 
 async function serve(): Promise<void> {
   const config = configOrExit();
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, undefined, config.logFormat);
   let demo: DemoVendors | undefined;
   let deps: Deps | undefined;
   try {
@@ -81,7 +82,15 @@ async function serve(): Promise<void> {
     if (demo) await fillDemoDay(deps);
     const app = await buildServer(deps);
     const address = await app.listen({ port: config.port, host: config.host });
-    logger.info({ url: address, docs: `${address}/api/docs`, version: VERSION }, `Inventory Hub listening on ${address}`);
+    const banner = startupBanner({
+      address,
+      dashboard: app.hasRoute({ method: 'GET', url: '/' }),
+      demo: demo !== undefined,
+      threatlocker: deps.threatlocker !== undefined,
+      ninja: deps.ninja !== undefined,
+      database: { kind: deps.database.kind, location: deps.database.location, url: config.databaseUrl },
+    });
+    logger.info({ url: address, docs: `${address}/api/docs`, metrics: `${address}/metrics`, version: VERSION }, banner);
     const scheduler = config.collectors.schedulerEnabled ? hubSchedule(deps, `${hostname()}:${process.pid}`) : undefined;
     if (scheduler) {
       scheduler.start();
@@ -156,7 +165,7 @@ async function syncDevice(opts: { computerId?: string; hostname?: string; update
     process.stderr.write('Give --computer-id or --hostname.\n');
     process.exit(2);
   }
-  const deps = await createDeps(config, { logger: createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel) });
+  const deps = await createDeps(config, { logger: createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, undefined, config.logFormat) });
   try {
     const r = await syncThreatLockerDevice(threatlockerDeps(deps), { computerId: opts.computerId, hostname: opts.hostname }, opts.updatedBy);
     const out = r.ok
@@ -216,7 +225,7 @@ async function collectCommand(which: string, opts: { force?: boolean; dryRun?: b
     process.stderr.write(`Cannot collect: ${missing}.\n`);
     process.exit(2);
   }
-  const deps = await createDeps(config, { logger: createLogger(config.logLevel) });
+  const deps = await createDeps(config, { logger: createLogger(config.logLevel, undefined, config.logFormat) });
   try {
     const collectors = which === 'all' ? COLLECTORS.filter((c) => deps.runs.configured(c)) : [which as CollectorName];
     const started = await deps.runs.start({ collectors, force: opts.force ?? false, dryRun: opts.dryRun ?? false, trigger: 'cli' });
@@ -247,7 +256,7 @@ async function retentionCommand(opts: { dryRun?: boolean }): Promise<void> {
     const days = config.collectors.retentionDays;
     const plan = opts.dryRun
       ? await planRetention(database.db, today, days)
-      : (await applyRetention(database.db, today, days, createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel))).plan;
+      : (await applyRetention(database.db, today, days, createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, undefined, config.logFormat))).plan;
     const rows = plan.deletes.reduce((n, d) => n + d.rows, 0);
     process.stdout.write(
       `Daily snapshots are kept from ${plan.cutoff} on (SNAPSHOT_RETENTION_DAYS=${days}); older days keep each month's last collected day.\n`,
@@ -270,7 +279,7 @@ async function checkCommand(opts: { date?: string }): Promise<void> {
   try {
     await migrateToLatest(database.db);
     const clock = systemClock(config.timeZone);
-    const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+    const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, undefined, config.logFormat);
     const vendorIds = await loadVendorIds(database.db);
     const settings = { staleDays: config.variances.staleDays, spareAllowedLocations: config.variances.spareAllowedLocations };
     let s;

@@ -10,6 +10,7 @@ import { Cron } from 'croner';
 import { isGuid } from './ids.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const LOG_FORMATS = ['json', 'pretty'] as const;
 
 export interface ThreatLockerConfig {
   /** As configured; the client adds `/portalapi` when missing (`src/vendors/base-url.ts`). */
@@ -56,6 +57,8 @@ export interface Config {
   /** IANA zone that defines the business day ("today") for snapshot dates. */
   readonly timeZone: string;
   readonly logLevel: (typeof LOG_LEVELS)[number];
+  /** LOG_FORMAT; `undefined`: readable lines on a terminal, JSON otherwise (src/logger.ts). */
+  readonly logFormat: (typeof LOG_FORMATS)[number] | undefined;
   /**
    * True when no vendor is configured at all (neither THREATLOCKER_API_KEY nor NinjaOne's
    * client): `serve` then runs demo mode against simulated vendors. One vendor configured is a
@@ -136,6 +139,11 @@ const envSchema = z.object({
     (v) => v === undefined || (LOG_LEVELS as readonly string[]).includes(v),
     `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`,
   ),
+  LOG_FORMAT: optionalString.superRefine((v, ctx) => {
+    if (v !== undefined && !(LOG_FORMATS as readonly string[]).includes(v)) {
+      ctx.addIssue({ code: 'custom', message: `LOG_FORMAT must be json or pretty (unset: readable on a terminal, JSON otherwise), got "${v}"` });
+    }
+  }),
   THREATLOCKER_API_BASE_URL: httpUrl('THREATLOCKER_API_BASE_URL', 'https://portalapi.g.threatlocker.com'),
   THREATLOCKER_API_KEY: optionalString,
   THREATLOCKER_ORGANIZATION_ID: optionalString.refine(
@@ -258,6 +266,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: e.DATA_DIR,
     timeZone: e.INVENTORY_TIMEZONE ?? systemTimeZone(),
     logLevel: (e.LOG_LEVEL ?? 'info') as Config['logLevel'],
+    logFormat: e.LOG_FORMAT as Config['logFormat'],
     demo: threatlocker === undefined && ninja === undefined,
     threatlocker,
     threatlockerTimeoutMs: e.THREATLOCKER_TIMEOUT_MS,

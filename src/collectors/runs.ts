@@ -23,6 +23,7 @@ import type { Clock } from '../clock.js';
 import type { CopyInto } from '../db/copy.js';
 import { ACTIVE_JOB_STATUSES, type DB, type JobBatchRow, type JobRunRow, type JobStatus } from '../db/schema.js';
 import type { VendorIds, VendorKey } from '../inventory/vendors.js';
+import type { RunObserver, RunOutcome } from '../observability/metrics.js';
 import { VendorError } from '../vendors/http.js';
 import { collect, CollectorStopped, type CollectionProgress, type CollectionResult, type CollectorSource } from './runner.js';
 
@@ -79,6 +80,8 @@ export interface RunsDeps {
    * reject; if it does, the rejection is logged and the runs stay as recorded.
    */
   readonly afterCollected?: (date: string, log: Logger) => Promise<unknown>;
+  /** Told when each run ends (metrics). */
+  readonly observer?: RunObserver | undefined;
 }
 
 export interface StartRequest {
@@ -431,6 +434,8 @@ export class CollectorRuns {
     this.running.set(job.job_id, controller);
     const log = logger.child({ job: job.job_id, collector: name });
     const started = clock.now();
+    // Wall time for the duration metric: the injected clock may stand still (tests, demo).
+    const startedWall = performance.now();
     let progress: CollectionProgress = { pages: 0, fetched: 0, skipped: 0, total: null };
     const describe = () =>
       `Fetched ${progress.fetched}${progress.total !== null ? ` of ${progress.total}` : ''} devices (${progress.pages} pages)`;
@@ -497,13 +502,23 @@ export class CollectorRuns {
       }
       clearInterval(timer);
       let replaced: string | undefined;
+      let outcome: RunOutcome;
       if (result) {
         const recorded = await this.recordCompleted(log, job, name, started, progress, result);
         // An outcome that could not be written (undefined) still replaced the day.
         if (recorded !== false && !job.dry_run) replaced = job.snapshot_date ?? undefined;
+        outcome = job.dry_run ? 'dry_run' : recorded === false ? 'lost' : 'completed';
       } else {
-        await this.recordFailed(log, job, name, started, progress, failure, controller.signal);
+        outcome = await this.recordFailed(log, job, name, started, progress, failure, controller.signal);
       }
+      this.deps.observer?.runEnded({
+        collector: name,
+        outcome,
+        seconds: (performance.now() - startedWall) / 1000,
+        fetched: result?.devices ?? progress.fetched,
+        written: result && outcome === 'completed' ? result.written : 0,
+        endedAt: clock.now(),
+      });
       // The runner clears its staging, but not when the database was gone at that moment.
       await this.persist(log, "discard the run's leftovers", () => discardRunLeftovers(db, [job.job_id]));
       return replaced;
@@ -564,13 +579,14 @@ export class CollectorRuns {
     return true;
   }
 
-  private async recordFailed(log: Logger, job: JobRunRow, name: CollectorName, started: Date, progress: CollectionProgress, err: unknown, signal: AbortSignal) {
+  /** Records a run that did not complete; answers how it ended (for metrics). */
+  private async recordFailed(log: Logger, job: JobRunRow, name: CollectorName, started: Date, progress: CollectionProgress, err: unknown, signal: AbortSignal): Promise<RunOutcome> {
     // An aborted run ends by its abort's reason, whatever error the abort surfaced as (an
     // AbortError from the vendor client, a reset socket, a CollectorStopped).
     const why: InterruptKind | undefined = signal.aborted ? (signal.reason instanceof RunInterrupted ? signal.reason.kind : 'cancelled') : undefined;
     if (why === 'lost') {
       log.warn('collector run stopped: another process had marked it failed (no heartbeat); nothing was changed');
-      return;
+      return 'lost';
     }
     const cancelled = why !== undefined || (err instanceof CollectorStopped && err.kind === 'cancelled');
     const reason = err instanceof VendorError || err instanceof CollectorStopped ? err.message : 'database error; nothing was changed';
@@ -590,6 +606,7 @@ export class CollectorRuns {
       error: cancelled ? null : reason,
     });
     if (recorded === false) log.warn('the run had already been ended by another process; its status is left as it is');
+    return cancelled ? 'cancelled' : 'failed';
   }
 
   /** Settles every given batch that has no active job left; logs what it cannot settle. */

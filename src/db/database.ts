@@ -16,6 +16,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { copyStatement, type CopyInto } from './copy.js';
 import { migrations } from './migrations/index.js';
 import type { DB } from './schema.js';
+import type { PoolStats } from '../observability/metrics.js';
 
 export type DatabaseKind = 'pglite' | 'postgres';
 
@@ -26,6 +27,8 @@ export interface Database {
   readonly location: string;
   /** Bulk input into one table (see db/copy.ts); collections write their pages with it. */
   readonly copyInto: CopyInto;
+  /** Connections in use and waiting, for metrics; read without a query. */
+  poolStats(): PoolStats;
   close(): Promise<void>;
 }
 
@@ -86,7 +89,14 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
         client.release(broken);
       }
     };
-    return { db, kind: 'postgres', location: describeDatabaseUrl(options.databaseUrl), copyInto, close: () => db.destroy() };
+    return {
+      db,
+      kind: 'postgres',
+      location: describeDatabaseUrl(options.databaseUrl),
+      copyInto,
+      poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+      close: () => db.destroy(),
+    };
   }
 
   const dataDir = options.dataDir && options.dataDir !== 'memory://' ? options.dataDir : undefined;
@@ -108,6 +118,8 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       kind: 'pglite',
       location: dataDir ?? 'memory',
       copyInto,
+      // One connection, handed to one holder at a time (Kysely queues the rest, unseen).
+      poolStats: () => ({ total: 1 }),
       close: async () => {
         try {
           await db.destroy();

@@ -21,6 +21,7 @@ import { collectorRoutes } from './routes/collectors.js';
 import { deviceRoutes } from './routes/devices.js';
 import { exceptionRoutes } from './routes/exceptions.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { organizationRoutes } from './routes/organizations.js';
 import { statusRoutes } from './routes/status.js';
 import { threatlockerRoutes } from './routes/threatlocker.js';
@@ -29,6 +30,8 @@ import { varianceRoutes } from './routes/variances.js';
 import { findUnsafeText } from './schemas.js';
 import { registerWeb, type PageFallback, type WebOptions } from './web.js';
 
+/** The route label of requests no route matched (404s, URLs the router refused). */
+export const UNMATCHED_ROUTE = 'unmatched';
 /** Bodies are small JSON objects; anything bigger is a mistake or an attack. */
 const BODY_LIMIT = 64 * 1024;
 /** A path parameter longer than this is refused by the router (ids are at most 50 characters). */
@@ -176,6 +179,13 @@ export async function buildServer(deps: Deps, options: ServerOptions = {}): Prom
       .send(JSON.stringify(errorBody('HUB_ERR_SHUTTING_DOWN', 'The hub is shutting down; try again shortly')));
   });
 
+  // Request metrics, labelled by the route's pattern (`/api/devices/:id`), never the raw URL:
+  // one series per route, whatever ids clients send. Unknown URLs share one label.
+  app.addHook('onResponse', (req, reply, done) => {
+    deps.metrics.request(req.method, req.routeOptions.url ?? UNMATCHED_ROUTE, reply.statusCode, reply.elapsedTime / 1000);
+    done();
+  });
+
   // No string a request carries may hold control characters or unpaired surrogates: checked
   // here, for every route (also routes added later), before the route's own validation.
   app.addHook('preValidation', async (req) => {
@@ -249,6 +259,8 @@ export async function buildServer(deps: Deps, options: ServerOptions = {}): Prom
   await app.register(fastifySwaggerUi, { routePrefix: '/api/docs' });
 
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // The one place /metrics is registered (open for now; see routes/metrics.ts).
+  await app.register(metricsRoutes(deps));
   await app.register(healthRoutes(deps), { prefix: '/api' });
   await app.register(threatlockerRoutes(deps), { prefix: '/api/threatlocker' });
   await app.register(statusRoutes(deps), { prefix: '/api' });

@@ -26,6 +26,7 @@
 import { Agent, request } from 'undici';
 import type { Logger } from 'pino';
 import { HubError, type ErrorCode } from '../errors.js';
+import type { VendorCallObserver, VendorOutcome } from '../observability/metrics.js';
 
 /**
  * The vendor's name as people read it, in messages and error details only; code names vendors
@@ -128,6 +129,8 @@ export interface VendorHttpOptions {
   readonly secrets?: () => readonly string[];
   /** Connections kept open to the vendor (default 16). */
   readonly connections?: number;
+  /** Told about every attempt and retry (metrics); nothing is recorded without it. */
+  readonly observer?: VendorCallObserver | undefined;
 }
 
 /**
@@ -265,7 +268,7 @@ export class VendorHttp {
    *   await http.send(req, { signal: request.signal, deadline: Date.now() + 30_000 });
    */
   async send(req: VendorRequest, options: SendOptions = {}): Promise<VendorResponse> {
-    const { vendor, logger } = this.options;
+    const { vendor, logger, observer } = this.options;
     const { signal, deadline } = options;
     for (let attempt = 1; ; attempt++) {
       if (signal?.aborted) throw cancelled(signal);
@@ -275,16 +278,27 @@ export class VendorHttp {
       }
       const budgetMs = Math.min(this.options.timeoutMs, left);
       const started = performance.now();
+      const observe = (result: VendorOutcome) => observer?.attempt(vendor, req.operation, result, (performance.now() - started) / 1000);
       let outcome: Outcome;
       try {
         const response = await this.once(req, attempt, budgetMs, signal);
         const ms = Math.round(performance.now() - started);
         logger.debug({ vendor, op: req.operation, status: response.status, ms, attempt }, 'vendor call');
-        if (response.status < 400 || (response.status === 404 && options.allowNotFound)) return response;
+        if (response.status < 400 || (response.status === 404 && options.allowNotFound)) {
+          observe('ok');
+          return response;
+        }
+        observe('http_error');
         outcome = this.classifyStatus(req, response, attempt);
       } catch (err) {
-        if (signal?.aborted) throw cancelled(signal);
+        if (signal?.aborted) {
+          observe('cancelled');
+          throw cancelled(signal);
+        }
         outcome = this.classifyTransport(req, err, attempt, budgetMs < this.options.timeoutMs);
+        // A body that is not JSON was an answer (the vendor's fault), not a transport failure.
+        const kind = outcome.error.kind;
+        observe(kind === 'timeout' ? 'timeout' : kind === 'malformed' ? 'http_error' : 'network');
       }
       if (!outcome.retryable || attempt >= this.retry.maxAttempts) throw outcome.error;
       const asked = outcome.waitMs;
@@ -298,6 +312,7 @@ export class VendorHttp {
         { vendor, op: req.operation, attempt, kind: outcome.error.kind, status: outcome.error.httpStatus, waitMs },
         'vendor call failed, retrying',
       );
+      observer?.retry(vendor, req.operation);
       await wait(waitMs, signal);
     }
   }

@@ -209,6 +209,7 @@ export function threatlockerRoutes(deps: Deps): FastifyPluginAsync {
         const prefix = 'Failed to sync ThreatLocker device';
         const limits = requestLimits(reply, deps.config.syncDeadlineMs);
         const result = await syncThreatLockerDevice(threatlockerDeps(deps), { computerId: computer_id, hostname }, updated_by, limits);
+        deps.metrics.syncEnded('sync_device', result.ok ? 'ok' : result.reason);
         if (!result.ok) {
           const { status, body } = failureReply(result, prefix, { computer_id, hostname });
           return reply.code(status).send({ ...body, ...(result.syncId !== null ? { sync_id: result.syncId } : {}) });
@@ -253,6 +254,7 @@ export function threatlockerRoutes(deps: Deps): FastifyPluginAsync {
         }
         const limits = requestLimits(reply, deps.config.syncDeadlineMs);
         const result = await renameThreatLockerDevice(threatlockerDeps(deps), { computerId: computer_id, hostname }, new_name, updated_by, limits);
+        deps.metrics.syncEnded('update_name', result.ok ? 'ok' : result.reason);
         if (!result.ok) {
           const prefix =
             result.stage === 'sync'

@@ -31,6 +31,7 @@ import {
   type VendorRequest,
   type VendorResponse,
 } from '../http.js';
+import type { VendorCallObserver } from '../../observability/metrics.js';
 import {
   ninjaDeviceListSchema,
   ninjaDeviceSchema,
@@ -118,6 +119,8 @@ export interface NinjaClientOptions {
   readonly logger: Logger;
   /** Retries of API calls and of the `client_credentials` grant; refresh-token exchanges are never retried. */
   readonly retry?: RetryPolicy;
+  /** Metrics of every HTTP attempt (src/observability/metrics.ts). */
+  readonly observer?: VendorCallObserver | undefined;
   /** Epoch milliseconds (default `Date.now`): decides when a token is renewed. */
   readonly now?: () => number;
 }
@@ -207,6 +210,7 @@ export class NinjaClient implements VendorClient<NinjaDevice, number> {
       timeoutMs: options.timeoutMs,
       logger: options.logger,
       secrets: () => [options.clientSecret, this.refreshToken ?? '', this.cached?.value ?? '', ...this.retired.all()],
+      observer: options.observer,
     };
     this.http = new VendorHttp({ ...common, retry: options.retry });
     this.exchangeHttp = new VendorHttp({ ...common, retry: EXCHANGE_ONCE, connections: 2 });

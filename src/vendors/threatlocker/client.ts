@@ -19,6 +19,7 @@ import type { ThreatLockerConfig } from '../../config.js';
 import { threatLockerBaseUrl } from '../base-url.js';
 import { canonicalHostname } from '../../inventory/hostname.js';
 import { VendorError, VendorHttp, type CallOptions, type RetryPolicy } from '../http.js';
+import type { VendorCallObserver } from '../../observability/metrics.js';
 import {
   threatLockerComputerEditSchema,
   threatLockerComputerListSchema,
@@ -47,6 +48,8 @@ export const HOSTNAME_LOOKUP_MAX_REQUESTS = 2;
 export interface ThreatLockerClientOptions extends ThreatLockerConfig {
   readonly logger: Logger;
   readonly retry?: RetryPolicy;
+  /** Metrics of every HTTP attempt (src/observability/metrics.ts). */
+  readonly observer?: VendorCallObserver | undefined;
   /** Hard bound on the pages of one listing (default {@link THREATLOCKER_MAX_PAGES}). */
   readonly maxPages?: number;
 }
@@ -124,6 +127,7 @@ export class ThreatLockerClient implements VendorClient<ThreatLockerComputer, st
       logger: options.logger,
       retry: options.retry,
       secrets: () => [options.apiKey],
+      observer: options.observer,
     });
   }
 
