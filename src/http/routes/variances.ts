@@ -68,7 +68,8 @@ export const Variance = z.object({
   updated_at: z.string(),
 });
 
-const Event = z.object({
+/** One event of a variance's history (also on the device page). */
+export const VarianceEvent = z.object({
   id: z.number().int(),
   at: z.string(),
   kind: z.string().describe('opened | seen | resolved_auto | resolved | reopened | accepted | acceptance_expired'),
@@ -263,7 +264,7 @@ export function varianceRoutes(deps: Deps): FastifyPluginAsync {
           summary: 'One variance with its history (oldest event first)',
           tags,
           params: IdParam,
-          response: { 200: Variance.extend({ events: z.array(Event) }), 400: ErrorBody, 404: ErrorBody },
+          response: { 200: Variance.extend({ events: z.array(VarianceEvent) }), 400: ErrorBody, 404: ErrorBody },
         },
       },
       async (req) => {
