@@ -132,6 +132,18 @@ describe.each(TEST_DATABASES)('device page on %s', (kind) => {
     expect(page.differences).toEqual(['display_name']);
   });
 
+  it('documents the dashboard endpoints in the OpenAPI document', async () => {
+    const res = await get('/api/openapi.json');
+    expect(res.statusCode).toBe(200);
+    const doc = res.json<{ paths: Record<string, { get?: { parameters?: { name: string }[]; responses: Record<string, unknown> } }> }>();
+    const page = doc.paths['/api/devices/{vendor}/{key}']?.get;
+    expect(page?.parameters?.map((p) => p.name)).toEqual(['vendor', 'key']);
+    expect(Object.keys(page?.responses ?? {})).toEqual(['200', '400', '404']);
+    expect(doc.paths['/api/organizations/coverage']?.get?.responses).toHaveProperty('200');
+    expect(doc.paths['/api/variances/summary']?.get?.responses).toHaveProperty('200');
+    expect(doc.paths['/api/variances/']?.get?.parameters?.map((p) => p.name)).toEqual(expect.arrayContaining(['q', 'sort', 'order']));
+  });
+
   it('404s a device the hub never saw, 400s bad parameters naming them', async () => {
     const missing = await get('/api/devices/ninja/999');
     expect(missing.statusCode).toBe(404);
