@@ -125,6 +125,16 @@ describe.each(TEST_DATABASES)('variance list for the dashboard on %s', (kind) =>
       expect(await hosts('status=all&limit=500')).toEqual(expected(everything, 'id', 'desc'));
     });
 
+    it('pages by a long organization name in any script', async () => {
+      const long = 'Ωmega-Société'.repeat(20).slice(0, 255);
+      await applyFindings(h.deps.db, h.clock, TEST_TODAY, [missingNinja('w-1', long), missingNinja('w-2', long), missingNinja('w-3', long)]);
+      const first = (await get('/api/variances?sort=organization&order=asc&organization=' + encodeURIComponent(long) + '&limit=2')).json();
+      expect(first.next_cursor.length).toBeGreaterThan(400);
+      const second = await get(`/api/variances?sort=organization&order=asc&organization=${encodeURIComponent(long)}&limit=2&cursor=${first.next_cursor}`);
+      expect(second.statusCode).toBe(200);
+      expect([...first.items, ...second.json().items].map((v: Item) => v.hostname)).toEqual(['w-1', 'w-2', 'w-3']);
+    });
+
     it('refuses a cursor given for another sort or order, naming cursor', async () => {
       const byHost = (await get('/api/variances?status=all&sort=hostname&limit=2')).json().next_cursor as string;
       const byDefault = (await get('/api/variances?status=all&limit=2')).json().next_cursor as string;

@@ -91,7 +91,8 @@ export const ListQuery = z.object({
     .min(1, { error: 'limit must be from 1 to 500' })
     .max(500, { error: 'limit must be from 1 to 500' })
     .default(100),
-  cursor: optionalText('cursor', 400),
+  // A cursor carries the last sort value (an organization name can be long, in any script).
+  cursor: optionalText('cursor', 2000),
   q: optionalText('q', 255).describe('Part of the hostname or of any device display name, any letter case (% and _ literal)'),
   sort: z.enum(VARIANCE_SORTS, { error: `sort must be one of ${VARIANCE_SORTS.join(', ')}` }).default('id'),
   order: z.enum(['desc', 'asc'], { error: 'order must be desc or asc' }).default('desc'),
