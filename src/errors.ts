@@ -9,7 +9,7 @@ export const ERROR_CODES = {
   HUB_ERR_HEADERS_TOO_LARGE: { status: 431, meaning: 'The request headers are larger than allowed.' },
   HUB_ERR_REQUEST_TIMEOUT: { status: 408, meaning: 'The request was not received in full within the time allowed.' },
   HUB_ERR_REQUEST_CANCELLED: { status: 499, meaning: 'The client disconnected before the answer; the work stopped.' },
-  HUB_ERR_DEVICE_NOT_FOUND: { status: 404, meaning: 'The vendor has no device with the given identifiers.' },
+  HUB_ERR_DEVICE_NOT_FOUND: { status: 404, meaning: 'The vendor has no device with the given identifiers (device page: the hub never stored it).' },
   HUB_ERR_VENDOR_AUTH: { status: 500, meaning: 'The vendor rejected our credentials (401/403).' },
   HUB_ERR_VENDOR_NOT_FOUND: { status: 500, meaning: 'The vendor answered 404 for a resource it should have.' },
   HUB_ERR_VENDOR_REJECTED: { status: 422, meaning: 'The vendor refused the change as invalid (e.g. 417 Invalid Computer Name).' },

@@ -12,6 +12,7 @@
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB } from '../db/schema.js';
+import type { VendorIds, VendorKey } from '../inventory/vendors.js';
 import { runChecks } from './checks.js';
 import { lockVariances, planDay, STORED_COLUMNS, writePlan, type StoredVariance } from './lifecycle.js';
 import { toVarianceItem, type VarianceItem } from './queries.js';
@@ -55,16 +56,30 @@ function prefixesOf(names: Iterable<string>): string[] {
   return [...out];
 }
 
+/** A device whose neighbourhood is read: of either tool, on one day. */
+export interface NeighbourhoodSubject {
+  readonly vendor: VendorKey;
+  /** device_identity.vendor_device_key. */
+  readonly deviceKey: string;
+  readonly canonicalHostname: string;
+  readonly snapshotDate: string;
+}
+
 /**
- * The neighbourhood of a computer on `date`: both tools' devices whose pairing can change with
+ * The neighbourhood of a device on `date`: both tools' devices whose pairing can change with
  * it, found by name in three index lookups. A ThreatLocker name pairs with NinjaOne devices of
  * the same name, or with a 15-character NetBIOS name that starts it; so the ThreatLocker side
  * is read by name and by prefix, and the NinjaOne side by every name and prefix found there.
+ * A NinjaOne subject works the same way: its (possibly cut-short) name is one of the names,
+ * and as a 15-character name also the prefix the ThreatLocker side is read by.
+ *
+ * @example
+ *   const { threatlocker, ninja } = await readNeighbourhood(db, vendorIds, { vendor: 'ninja', deviceKey: '1187', canonicalHostname: 'chi-2k5fsb4', snapshotDate: '2026-03-10' });
  */
-async function readNeighbourhood(
+export async function readNeighbourhood(
   db: Executor,
-  deps: CheckRunDeps,
-  subject: SyncedSubject,
+  vendorIds: VendorIds,
+  subject: NeighbourhoodSubject,
 ): Promise<{ threatlocker: DayDevice[]; ninja: DayDevice[] }> {
   const date = subject.snapshotDate;
   // The names its open variances were about: a sync that changed the hostname leaves them behind.
@@ -72,15 +87,15 @@ async function readNeighbourhood(
     .selectFrom('variance_device as d')
     .innerJoin('variance as v', 'v.id', 'd.variance_id')
     .select('v.hostname')
-    .where('d.vendor', '=', 'threatlocker')
+    .where('d.vendor', '=', subject.vendor)
     .where('d.device_key', '=', subject.deviceKey)
     .where('v.status', 'in', ['open', 'accepted'])
     .execute();
   const names = new Set([subject.canonicalHostname, ...earlier.map((v) => v.hostname)]);
   const prefixes = prefixesOf(names);
-  const threatlocker = await readDayDevices(db, deps.vendorIds, 'threatlocker', date, { names: [...names, ...prefixes], prefixes });
+  const threatlocker = await readDayDevices(db, vendorIds, 'threatlocker', date, { names: [...names, ...prefixes], prefixes });
   for (const d of threatlocker) names.add(d.canonicalHostname);
-  const ninja = await readDayDevices(db, deps.vendorIds, 'ninja', date, { names: [...new Set([...names, ...prefixesOf(names)])], prefixes: [] });
+  const ninja = await readDayDevices(db, vendorIds, 'ninja', date, { names: [...new Set([...names, ...prefixesOf(names)])], prefixes: [] });
   return { threatlocker, ninja };
 }
 
@@ -137,7 +152,7 @@ export async function reevaluateAfterSync(deps: CheckRunDeps, subject: SyncedSub
         return { ok: false, reason: 'incomplete_day', message: `No completed collection of ${date} for ${missing.join(' and ')}; variances are not re-evaluated` };
       }
 
-      const devices = await readNeighbourhood(tx, deps, subject);
+      const devices = await readNeighbourhood(tx, deps.vendorIds, { vendor: 'threatlocker', ...subject });
       const links = await readOrganizationLinks(tx);
       const result = runChecks({ date, devices, links, settings: deps.settings, organizations: run.organizations });
       const inside = new Set([...devices.threatlocker, ...devices.ninja].map((d) => key(d.vendor, d.deviceKey)));

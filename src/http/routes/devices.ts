@@ -5,9 +5,17 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Deps } from '../../app.js';
+import { checkRunDeps, type Deps } from '../../app.js';
+import { HubError } from '../../errors.js';
 import { searchDevices, type FoundDevice } from '../../inventory/search.js';
-import { ErrorBody } from '../schemas.js';
+import { COMPARED_FIELDS, devicePage, SNAPSHOT_FIELDS, type SnapshotField } from '../../variances/device-page.js';
+import { Variance, VarianceEvent } from './variances.js';
+import { ErrorBody as BaseErrorBody } from '../schemas.js';
+
+const ErrorBody = BaseErrorBody.extend({
+  vendor: z.string().optional().describe('The vendor asked for (HUB_ERR_DEVICE_NOT_FOUND)'),
+  device_key: z.string().optional().describe('The device key asked for (HUB_ERR_DEVICE_NOT_FOUND)'),
+});
 
 const MAX_LIMIT = 200;
 
@@ -36,9 +44,98 @@ const Found = z.object({
   is_truncated: z.boolean().describe('A NinjaOne name of exactly 15 characters (NetBIOS): it may be cut short'),
 });
 
+const VENDORS = ['threatlocker', 'ninja'] as const;
+
+const PageParams = z.object({
+  vendor: z.enum(VENDORS, { error: 'vendor must be threatlocker or ninja' }),
+  key: z
+    .string({ error: 'key is required' })
+    .min(1, { error: 'key is required' })
+    // The router refuses a longer path parameter first (400 naming `url`); kept in step here.
+    .max(100, { error: 'key must be at most 100 characters' })
+    .describe("The vendor's device key, as variances' devices[].device_key carry it"),
+});
+
+const NUMBER_FIELDS: ReadonlySet<SnapshotField> = new Set(['deny_count_1d', 'deny_count_3d', 'deny_count_7d']);
+const BOOLEAN_FIELDS: ReadonlySet<SnapshotField> = new Set(['is_locked_out', 'is_isolated', 'has_checked_in', 'is_vm_guest']);
+const fieldSchema = (f: SnapshotField) =>
+  f === 'hostname' || f === 'canonical_hostname'
+    ? z.string()
+    : NUMBER_FIELDS.has(f)
+      ? z.number().nullable()
+      : BOOLEAN_FIELDS.has(f)
+        ? z.boolean().nullable()
+        : z.string().nullable();
+
+const fieldShape = {} as Record<SnapshotField, z.ZodType>;
+for (const f of SNAPSHOT_FIELDS) fieldShape[f] = fieldSchema(f);
+
+/** One stored day of a device: every attribute the normalizer fills (timestamps as ISO strings). */
+const Snapshot = z.object({ snapshot_date: z.string(), source: z.string().describe('collector | sync'), ...fieldShape });
+const FieldValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+
+const DevicePageBody = z.object({
+  vendor: z.enum(VENDORS),
+  device_key: z.string(),
+  first_seen: z.string().describe('First day the hub stored the device'),
+  last_seen: z.string(),
+  latest: Snapshot.nullable().describe('Its latest stored day; null when retention removed every day'),
+  counterpart: z
+    .object({
+      vendor: z.enum(VENDORS),
+      device_key: z.string(),
+      match_quality: z.enum(['exact', 'truncated', 'cross_org']),
+      matched_on: z.string().describe('The day matched: the latest day of the device both tools collected'),
+      latest: Snapshot.describe("The counterpart's snapshot of matched_on"),
+    })
+    .nullable(),
+  differences: z.array(z.string()).describe(`Fields among ${COMPARED_FIELDS.join(', ')} whose values differ between the pair on matched_on`),
+  variances: z.array(Variance.extend({ events: z.array(VarianceEvent) })),
+  timeline: z.array(
+    z.object({ snapshot_date: z.string(), changes: z.record(z.string(), z.object({ from: FieldValue, to: FieldValue })) }),
+  ),
+  sync_history: z.array(
+    z.object({
+      id: z.number().int(),
+      operation: z.string(),
+      requested_at: z.string(),
+      requested_computer_id: z.string().nullable(),
+      requested_hostname: z.string().nullable(),
+      matched_by: z.string().nullable(),
+      snapshot_date: z.string().nullable(),
+      previous_display_name: z.string().nullable(),
+      display_name: z.string().nullable(),
+      updated_by: z.string(),
+      outcome: z.string(),
+      error_code: z.string().nullable(),
+      error_message: z.string().nullable(),
+      duration_ms: z.number(),
+    }),
+  ),
+});
+
 export function deviceRoutes(deps: Deps): FastifyPluginAsync {
   return async (instance) => {
-    instance.withTypeProvider<ZodTypeProvider>().get(
+    const app = instance.withTypeProvider<ZodTypeProvider>();
+    app.get(
+      '/:vendor/:key',
+      {
+        schema: {
+          summary: 'One device: latest snapshot, counterpart, differences, variances, day-by-day changes, syncs',
+          tags: ['devices'],
+          params: PageParams,
+          response: { 200: DevicePageBody, 400: ErrorBody, 404: ErrorBody },
+        },
+      },
+      async (req) => {
+        const { vendor, key } = req.params;
+        const page = await devicePage(deps.db, { vendorIds: deps.vendorIds, settings: checkRunDeps(deps).settings }, vendor, key);
+        if (!page) throw new HubError('HUB_ERR_DEVICE_NOT_FOUND', `The hub has never seen ${vendor} device ${key}`, { vendor, device_key: key });
+        return page;
+      },
+    );
+
+    app.get(
       '/search',
       {
         schema: {

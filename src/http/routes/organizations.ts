@@ -6,6 +6,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Deps } from '../../app.js';
+import { organizationCoverage } from '../../variances/coverage.js';
 import { deleteLink, organizationMapping, putLink } from '../../variances/organization-links.js';
 import { ErrorBody as BaseErrorBody } from '../schemas.js';
 
@@ -67,6 +68,26 @@ const Mapping = z.object({
   unmapped: PerVendor(z.array(z.string())).describe('Organizations paired with none of the other tool'),
 });
 
+const Coverage = z.object({
+  snapshot_date: z
+    .object({ threatlocker: z.string().nullable(), ninja: z.string().nullable(), basis: z.enum(['checked', 'latest_collected']) })
+    .describe("The day read per tool: the latest checked day, or each tool's latest collected day when no check ran yet"),
+  rows: z.array(
+    z.object({
+      threatlocker_organization: z.string().nullable(),
+      ninja_organization: z.string().nullable(),
+      threatlocker_organizations: z.array(z.string()).describe('All of the customer’s ThreatLocker organizations (links can join several)'),
+      ninja_organizations: z.array(z.string()),
+      threatlocker_devices: z.number().int(),
+      ninja_devices: z.number().int(),
+      matched: z.number().int().describe('Pairs found by the matching, counted with the ThreatLocker computer’s customer'),
+      matched_percent: z.number().nullable().describe('matched out of the larger of the two fleets, in percent'),
+      open_variances: z.number().int(),
+    }),
+  ),
+  unattributed_open_variances: z.number().int().describe('Open variances of organizations on neither tool’s day'),
+});
+
 export function organizationRoutes(deps: Deps): FastifyPluginAsync {
   return async (instance) => {
     const app = instance.withTypeProvider<ZodTypeProvider>();
@@ -76,6 +97,12 @@ export function organizationRoutes(deps: Deps): FastifyPluginAsync {
       '/mapping',
       { schema: { summary: "Both tools' organizations, how they are paired, and the unpaired ones", tags, response: { 200: Mapping } } },
       async () => organizationMapping(deps.db, deps.vendorIds),
+    );
+
+    app.get(
+      '/coverage',
+      { schema: { summary: 'Per customer: devices in each tool, matched pairs, open variances', tags, response: { 200: Coverage } } },
+      async () => organizationCoverage(deps.db, deps.vendorIds),
     );
 
     app.put(

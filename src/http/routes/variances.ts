@@ -9,7 +9,8 @@ import { z } from 'zod';
 import { checkRunDeps, type Deps } from '../../app.js';
 import { HubError } from '../../errors.js';
 import { acceptVariance, applyBulk, isCalendarDate, reopenVariance, resolveVariance } from '../../variances/lifecycle.js';
-import { getVariance, listVariances, toVarianceItem } from '../../variances/queries.js';
+import { getVariance, listVariances, toVarianceItem, VARIANCE_SORTS } from '../../variances/queries.js';
+import { varianceSummary } from '../../variances/summary.js';
 import { runVarianceCheck } from '../../variances/run.js';
 import { VARIANCE_TYPES } from '../../variances/types.js';
 import { ErrorBody as BaseErrorBody, bodyObject, optionalText, recordIdParam } from '../schemas.js';
@@ -67,7 +68,8 @@ export const Variance = z.object({
   updated_at: z.string(),
 });
 
-const Event = z.object({
+/** One event of a variance's history (also on the device page). */
+export const VarianceEvent = z.object({
   id: z.number().int(),
   at: z.string(),
   kind: z.string().describe('opened | seen | resolved_auto | resolved | reopened | accepted | acceptance_expired'),
@@ -89,7 +91,25 @@ export const ListQuery = z.object({
     .min(1, { error: 'limit must be from 1 to 500' })
     .max(500, { error: 'limit must be from 1 to 500' })
     .default(100),
-  cursor: optionalText('cursor', 200),
+  // A cursor carries the last sort value (an organization name can be long, in any script).
+  cursor: optionalText('cursor', 2000),
+  q: optionalText('q', 255).describe('Part of the hostname or of any device display name, any letter case (% and _ literal)'),
+  sort: z.enum(VARIANCE_SORTS, { error: `sort must be one of ${VARIANCE_SORTS.join(', ')}` }).default('id'),
+  order: z.enum(['desc', 'asc'], { error: 'order must be desc or asc' }).default('desc'),
+});
+
+const Summary = z.object({
+  snapshot_date: z.string().nullable().describe('The latest checked day (null: no check has run)'),
+  previous_date: z.string().nullable().describe('The checked day before it (null: none)'),
+  types: z.array(
+    z.object({
+      type: z.string(),
+      open: z.number().int().describe('Open now'),
+      latest: z.number().int().describe('Open after the check of snapshot_date'),
+      previous: z.number().int().nullable().describe('Open after the check of previous_date'),
+      change: z.number().int().nullable().describe('latest - previous'),
+    }),
+  ),
 });
 
 const AcceptBody = bodyObject({
@@ -158,13 +178,32 @@ export function varianceRoutes(deps: Deps): FastifyPluginAsync {
       '/',
       {
         schema: {
-          summary: 'Variances, newest first, filtered and paged (keyset cursor)',
+          summary: 'Variances, newest first (or sorted), filtered and paged (keyset cursor)',
           tags,
           querystring: ListQuery,
-          response: { 200: z.object({ items: z.array(Variance), next_cursor: z.string().nullable() }), 400: ErrorBody },
+          response: {
+            200: z.object({
+              items: z.array(Variance),
+              next_cursor: z.string().nullable(),
+              total: z.number().int().describe('Variances matching the filters, all pages'),
+            }),
+            400: ErrorBody,
+          },
         },
       },
       async (req) => listVariances(deps.db, req.query),
+    );
+
+    app.get(
+      '/summary',
+      {
+        schema: {
+          summary: 'Open variances by type now, and the change between the last two checked days',
+          tags,
+          response: { 200: Summary },
+        },
+      },
+      async () => varianceSummary(deps.db),
     );
 
     app.post(
@@ -226,7 +265,7 @@ export function varianceRoutes(deps: Deps): FastifyPluginAsync {
           summary: 'One variance with its history (oldest event first)',
           tags,
           params: IdParam,
-          response: { 200: Variance.extend({ events: z.array(Event) }), 400: ErrorBody, 404: ErrorBody },
+          response: { 200: Variance.extend({ events: z.array(VarianceEvent) }), 400: ErrorBody, 404: ErrorBody },
         },
       },
       async (req) => {
