@@ -1555,7 +1555,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Variances, newest first, filtered and paged (keyset cursor) */
+        /** Variances, newest first (or sorted), filtered and paged (keyset cursor) */
         get: {
             parameters: {
                 query?: {
@@ -1565,6 +1565,10 @@ export interface paths {
                     hostname?: string | null;
                     limit?: number;
                     cursor?: string | null;
+                    /** @description Part of the hostname or of any device display name, any letter case (% and _ literal) */
+                    q?: string | null;
+                    sort?: "id" | "type" | "hostname" | "organization" | "first_seen" | "last_seen";
+                    order?: "desc" | "asc";
                 };
                 header?: never;
                 path?: never;
@@ -1616,6 +1620,8 @@ export interface paths {
                                 updated_at: string;
                             }[];
                             next_cursor: string | null;
+                            /** @description Variances matching the filters, all pages */
+                            total: number;
                         };
                     };
                 };
@@ -1641,6 +1647,58 @@ export interface paths {
                             latest_date?: string;
                             /** @description Vendors without a completed collection of the day */
                             missing_collections?: string[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/variances/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Open variances by type now, and the change between the last two checked days */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description The latest checked day (null: no check has run) */
+                            snapshot_date: string | null;
+                            /** @description The checked day before it (null: none) */
+                            previous_date: string | null;
+                            types: {
+                                type: string;
+                                /** @description Open now */
+                                open: number;
+                                /** @description Open after the check of snapshot_date */
+                                latest: number;
+                                /** @description Open after the check of previous_date */
+                                previous: number | null;
+                                /** @description latest - previous */
+                                change: number | null;
+                            }[];
                         };
                     };
                 };
@@ -2532,6 +2590,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/organizations/coverage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Per customer: devices in each tool, matched pairs, open variances */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description The day read per tool: the latest checked day, or each tool's latest collected day when no check ran yet */
+                            snapshot_date: {
+                                threatlocker: string | null;
+                                ninja: string | null;
+                                /** @enum {string} */
+                                basis: "checked" | "latest_collected";
+                            };
+                            rows: {
+                                threatlocker_organization: string | null;
+                                ninja_organization: string | null;
+                                /** @description All of the customer’s ThreatLocker organizations (links can join several) */
+                                threatlocker_organizations: string[];
+                                ninja_organizations: string[];
+                                threatlocker_devices: number;
+                                ninja_devices: number;
+                                /** @description Pairs found by the matching, counted with the ThreatLocker computer’s customer */
+                                matched: number;
+                                /** @description matched out of the larger of the two fleets, in percent */
+                                matched_percent: number | null;
+                                open_variances: number;
+                            }[];
+                            /** @description Open variances of organizations on neither tool’s day */
+                            unattributed_open_variances: number;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/organizations/links": {
         parameters: {
             query?: never;
@@ -3383,6 +3501,10 @@ export interface paths {
                     type?: "MISSING_NINJA" | "MISSING_THREATLOCKER" | "DUPLICATE_TL" | "DUPLICATE_NINJA" | "SPARE_MISMATCH" | "DISPLAY_NAME_MISMATCH" | "SITE_MISMATCH";
                     organization?: string | null;
                     hostname?: string | null;
+                    /** @description Part of the hostname or of any device display name, any letter case (% and _ literal) */
+                    q?: string | null;
+                    sort?: "id" | "type" | "hostname" | "organization" | "first_seen" | "last_seen";
+                    order?: "desc" | "asc";
                 };
                 header?: never;
                 path?: never;
@@ -4092,6 +4214,252 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/devices/{vendor}/{key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One device: latest snapshot, counterpart, differences, variances, day-by-day changes, syncs */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    vendor: "threatlocker" | "ninja";
+                    /** @description The vendor's device key, as variances' devices[].device_key carry it */
+                    key: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {string} */
+                            vendor: "threatlocker" | "ninja";
+                            device_key: string;
+                            /** @description First day the hub stored the device */
+                            first_seen: string;
+                            last_seen: string;
+                            /** @description Its latest stored day; null when retention removed every day */
+                            latest: {
+                                snapshot_date: string;
+                                /** @description collector | sync */
+                                source: string;
+                                hostname: string;
+                                canonical_hostname: string;
+                                display_name: string | null;
+                                organization_name: string | null;
+                                organization_id: string | null;
+                                location_name: string | null;
+                                os_name: string | null;
+                                device_status: string | null;
+                                last_online: string | null;
+                                agent_install_timestamp: string | null;
+                                computer_group: string | null;
+                                security_mode: string | null;
+                                deny_count_1d: number | null;
+                                deny_count_3d: number | null;
+                                deny_count_7d: number | null;
+                                install_date: string | null;
+                                is_locked_out: boolean | null;
+                                is_isolated: boolean | null;
+                                agent_version: string | null;
+                                has_checked_in: boolean | null;
+                                device_type_name: string | null;
+                                billable_status_name: string | null;
+                                node_class: string | null;
+                                is_vm_guest: boolean | null;
+                                system_name: string | null;
+                                system_manufacturer: string | null;
+                                system_model: string | null;
+                                serial_number: string | null;
+                                last_logged_in_user: string | null;
+                                public_ip: string | null;
+                            } | null;
+                            counterpart: {
+                                /** @enum {string} */
+                                vendor: "threatlocker" | "ninja";
+                                device_key: string;
+                                /** @enum {string} */
+                                match_quality: "exact" | "truncated" | "cross_org";
+                                /** @description The day matched: the latest day of the device both tools collected */
+                                matched_on: string;
+                                /** @description The counterpart's snapshot of matched_on */
+                                latest: {
+                                    snapshot_date: string;
+                                    /** @description collector | sync */
+                                    source: string;
+                                    hostname: string;
+                                    canonical_hostname: string;
+                                    display_name: string | null;
+                                    organization_name: string | null;
+                                    organization_id: string | null;
+                                    location_name: string | null;
+                                    os_name: string | null;
+                                    device_status: string | null;
+                                    last_online: string | null;
+                                    agent_install_timestamp: string | null;
+                                    computer_group: string | null;
+                                    security_mode: string | null;
+                                    deny_count_1d: number | null;
+                                    deny_count_3d: number | null;
+                                    deny_count_7d: number | null;
+                                    install_date: string | null;
+                                    is_locked_out: boolean | null;
+                                    is_isolated: boolean | null;
+                                    agent_version: string | null;
+                                    has_checked_in: boolean | null;
+                                    device_type_name: string | null;
+                                    billable_status_name: string | null;
+                                    node_class: string | null;
+                                    is_vm_guest: boolean | null;
+                                    system_name: string | null;
+                                    system_manufacturer: string | null;
+                                    system_model: string | null;
+                                    serial_number: string | null;
+                                    last_logged_in_user: string | null;
+                                    public_ip: string | null;
+                                };
+                            } | null;
+                            /** @description Fields among hostname, canonical_hostname, display_name, organization_name, os_name whose values differ between the pair on matched_on */
+                            differences: string[];
+                            variances: {
+                                id: number;
+                                /** @description One of MISSING_NINJA, MISSING_THREATLOCKER, DUPLICATE_TL, DUPLICATE_NINJA, SPARE_MISMATCH, DISPLAY_NAME_MISMATCH, SITE_MISMATCH */
+                                type: string;
+                                /** @enum {string} */
+                                status: "open" | "resolved" | "accepted";
+                                /** @description Canonical hostname of the device(s) concerned */
+                                hostname: string;
+                                organization: string | null;
+                                /** @description exact | truncated | cross_org, for variances about a matched pair */
+                                match_quality: string | null;
+                                devices: {
+                                    /** @enum {string} */
+                                    vendor: "threatlocker" | "ninja";
+                                    device_key: string;
+                                    hostname: string;
+                                    display_name: string | null;
+                                    organization_name: string | null;
+                                    location_name: string | null;
+                                }[];
+                                /** @description The values that differ or made the rule fire */
+                                evidence: {
+                                    [key: string]: unknown;
+                                };
+                                hint: string;
+                                first_seen: string;
+                                last_seen: string;
+                                resolved_at: string | null;
+                                /** @description Who resolved it; null when a check did */
+                                resolved_by: string | null;
+                                /** @description Last day (inclusive) an acceptance holds */
+                                accepted_until: string | null;
+                                accepted_reason: string | null;
+                                accepted_by: string | null;
+                                updated_at: string;
+                                events: {
+                                    id: number;
+                                    at: string;
+                                    /** @description opened | seen | resolved_auto | resolved | reopened | accepted | acceptance_expired */
+                                    kind: string;
+                                    /** @description The person; null for what a check did */
+                                    actor: string | null;
+                                    note: string | null;
+                                    /** @description The day checked, for events of a check */
+                                    snapshot_date: string | null;
+                                    run_id: number | null;
+                                    details: {
+                                        [key: string]: unknown;
+                                    } | null;
+                                }[];
+                            }[];
+                            timeline: {
+                                snapshot_date: string;
+                                changes: {
+                                    [key: string]: {
+                                        from: (string | number | boolean) | null;
+                                        to: (string | number | boolean) | null;
+                                    };
+                                };
+                            }[];
+                            sync_history: {
+                                id: number;
+                                operation: string;
+                                requested_at: string;
+                                requested_computer_id: string | null;
+                                requested_hostname: string | null;
+                                matched_by: string | null;
+                                snapshot_date: string | null;
+                                previous_display_name: string | null;
+                                display_name: string | null;
+                                updated_by: string;
+                                outcome: string;
+                                error_code: string | null;
+                                error_message: string | null;
+                                duration_ms: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description What went wrong, in words */
+                            error: string;
+                            /** @description Stable HUB_ERR_* code (docs/api.md#error-codes) */
+                            code: string;
+                            /** @description The input field at fault, for 400s */
+                            field?: string;
+                            /** @description The vendor asked for (HUB_ERR_DEVICE_NOT_FOUND) */
+                            vendor?: string;
+                            /** @description The device key asked for (HUB_ERR_DEVICE_NOT_FOUND) */
+                            device_key?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description What went wrong, in words */
+                            error: string;
+                            /** @description Stable HUB_ERR_* code (docs/api.md#error-codes) */
+                            code: string;
+                            /** @description The input field at fault, for 400s */
+                            field?: string;
+                            /** @description The vendor asked for (HUB_ERR_DEVICE_NOT_FOUND) */
+                            vendor?: string;
+                            /** @description The device key asked for (HUB_ERR_DEVICE_NOT_FOUND) */
+                            device_key?: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/devices/search": {
         parameters: {
             query?: never;
@@ -4161,6 +4529,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The vendor asked for (HUB_ERR_DEVICE_NOT_FOUND) */
+                            vendor?: string;
+                            /** @description The device key asked for (HUB_ERR_DEVICE_NOT_FOUND) */
+                            device_key?: string;
                         };
                     };
                 };
