@@ -149,6 +149,71 @@ export interface VarianceReport {
   readonly blocks: Record<DashboardKey, DashboardBlock>;
 }
 
+/** A variance of a checked day with the status the report gives it. */
+interface DayItem {
+  readonly row: VarianceRow;
+  readonly status: VarianceStatus;
+}
+
+type DataStatus = VarianceReport['data_status'];
+type CollectionInfo = VarianceReport['collection_info'];
+
+/** What every report of a checked day reads: its variances, its status and its collections. */
+interface CheckedDay {
+  readonly items: DayItem[];
+  readonly dataStatus: DataStatus;
+  readonly collectionInfo: CollectionInfo;
+  /** Each vendor's device rows of the day. */
+  readonly deviceCounts: { readonly ninja: number; readonly threatlocker: number };
+}
+
+/**
+ * The reads behind every report of `date` (a day a check completed over): the variances that
+ * day's check found (ordered by type, organization, hostname, id), each with the status it has
+ * now when `date` is the latest checked day (people act after the check), else the one it had
+ * after that day's check (variance_observation); the day's freshness; and what each vendor's
+ * collection of the day wrote (snapshot_day). Undefined when no check completed over `date`.
+ */
+async function readCheckedDay(db: Executor, clock: Clock, vendorIds: VendorIds, date: string): Promise<CheckedDay | undefined> {
+  const latest = await latestRunDate(db);
+  if (latest === null || !(await hasCompletedRun(db, date))) return undefined;
+  const isLatest = date === latest;
+  const rows = await db
+    .selectFrom('variance_observation as o')
+    .innerJoin('variance as v', 'v.id', 'o.variance_id')
+    .selectAll('v')
+    .select('o.status as observed_status')
+    .where('o.snapshot_date', '=', date)
+    .orderBy('v.type')
+    .orderBy('v.organization')
+    .orderBy('v.hostname')
+    .orderBy('v.id')
+    .execute();
+  const items = rows.map(({ observed_status, ...row }) => ({ row, status: isLatest ? row.status : observed_status }));
+
+  const days = await db.selectFrom('snapshot_day').select(['vendor_id', 'collected_at', 'device_count']).where('snapshot_date', '=', date).execute();
+  const day = (vendorId: number) => days.find((d) => d.vendor_id === vendorId);
+  const ninjaCollected = day(vendorIds.ninja)?.collected_at?.toISOString() ?? null;
+  const tlCollected = day(vendorIds.threatlocker)?.collected_at?.toISOString() ?? null;
+  const collected = [ninjaCollected, tlCollected].filter((x): x is string => x !== null).sort();
+  const age = daysBetween(date, clock.today());
+  const fresh = age <= CURRENT_DAYS;
+
+  return {
+    items,
+    dataStatus: isLatest
+      ? { status: fresh ? 'current' : 'stale_data', message: fresh ? 'Data is current' : `Data is ${age} days old`, latest_date: latest }
+      : { status: 'historical', message: `Report of ${date}; the latest checked day is ${latest}`, latest_date: latest },
+    collectionInfo: {
+      ninja_collected: ninjaCollected,
+      threatlocker_collected: tlCollected,
+      last_collection: collected[collected.length - 1] ?? date,
+      data_freshness: fresh ? 'current' : 'stale',
+    },
+    deviceCounts: { ninja: Number(day(vendorIds.ninja)?.device_count ?? 0), threatlocker: Number(day(vendorIds.threatlocker)?.device_count ?? 0) },
+  };
+}
+
 /**
  * The variance report of `date` (a day a check completed over): every variance that check found,
  * grouped by type and, for the dashboard's blocks, by organization. The status of each is the
@@ -164,22 +229,9 @@ export async function varianceReport(
   date: string,
   options: { includeResolved: boolean },
 ): Promise<VarianceReport | undefined> {
-  const latest = await latestRunDate(db);
-  if (latest === null || !(await hasCompletedRun(db, date))) return undefined;
-  const isLatest = date === latest;
-  const rows = await db
-    .selectFrom('variance_observation as o')
-    .innerJoin('variance as v', 'v.id', 'o.variance_id')
-    .selectAll('v')
-    .select('o.status as observed_status')
-    .where('o.snapshot_date', '=', date)
-    .orderBy('v.type')
-    .orderBy('v.organization')
-    .orderBy('v.hostname')
-    .orderBy('v.id')
-    .execute();
-
-  const items = rows.map((r) => ({ row: r, status: isLatest ? r.status : r.observed_status }));
+  const day = await readCheckedDay(db, clock, vendorIds, date);
+  if (!day) return undefined;
+  const { items } = day;
   const summary = { total_exceptions: items.length, unresolved_count: 0, resolved_count: 0, accepted_count: 0 };
   for (const i of items) {
     if (i.status === 'open') summary.unresolved_count += 1;
@@ -201,28 +253,13 @@ export async function varianceReport(
     blocks[key] = { ...block, total_count: block.total_count + 1 };
   }
 
-  const days = await db.selectFrom('snapshot_day').select(['vendor_id', 'collected_at']).where('snapshot_date', '=', date).execute();
-  const collectedAt = (vendorId: number) => days.find((d) => d.vendor_id === vendorId)?.collected_at?.toISOString() ?? null;
-  const ninjaCollected = collectedAt(vendorIds.ninja);
-  const tlCollected = collectedAt(vendorIds.threatlocker);
-  const collected = [ninjaCollected, tlCollected].filter((x): x is string => x !== null).sort();
-  const age = daysBetween(date, clock.today());
-  const fresh = age <= CURRENT_DAYS;
-
   return {
     report_date: date,
-    data_status: isLatest
-      ? { status: fresh ? 'current' : 'stale_data', message: fresh ? 'Data is current' : `Data is ${age} days old`, latest_date: latest }
-      : { status: 'historical', message: `Report of ${date}; the latest checked day is ${latest}`, latest_date: latest },
+    data_status: day.dataStatus,
     summary,
     exceptions_by_type: exceptionsByType,
     exception_counts: counts,
-    collection_info: {
-      ninja_collected: ninjaCollected,
-      threatlocker_collected: tlCollected,
-      last_collection: collected[collected.length - 1] ?? date,
-      data_freshness: fresh ? 'current' : 'stale',
-    },
+    collection_info: day.collectionInfo,
     blocks,
   };
 }
