@@ -8,6 +8,7 @@
  * One rule maps the lifecycle onto upstream's boolean everywhere: `resolved` is `status !==
  * 'open'` — a resolved or accepted variance needs no action; `status` says which.
  */
+import ExcelJS from 'exceljs';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { latestRunDate } from './lifecycle.js';
 import type { Clock } from '../clock.js';
@@ -149,6 +150,83 @@ export interface VarianceReport {
   readonly blocks: Record<DashboardKey, DashboardBlock>;
 }
 
+/** A variance of a checked day with the status the report gives it. */
+interface DayItem {
+  readonly row: VarianceRow;
+  readonly status: VarianceStatus;
+}
+
+type CollectionInfo = VarianceReport['collection_info'];
+
+/** The data status of the latest checked day: `current` while at most a day old. */
+interface LatestDataStatus {
+  readonly status: 'current' | 'stale_data';
+  readonly message: string;
+  readonly latest_date: string;
+}
+
+/** What every report of a checked day reads: its variances, its freshness and its collections. */
+interface CheckedDay {
+  readonly date: string;
+  readonly items: DayItem[];
+  /** The latest checked day's data status, or undefined when `date` is an earlier day. */
+  readonly latestStatus: LatestDataStatus | undefined;
+  readonly latest: string;
+  readonly collectionInfo: CollectionInfo;
+  /** Each vendor's device rows of the day. */
+  readonly deviceCounts: { readonly ninja: number; readonly threatlocker: number };
+}
+
+/**
+ * The reads behind every report of a checked day (`{ date }`, or the latest one): the variances
+ * that day's check found (ordered by type, organization, hostname, id), each with the status it
+ * has now when the day is the latest checked day (people act after the check), else the one it
+ * had after that day's check (variance_observation); the day's freshness; and what each
+ * vendor's collection of the day wrote (snapshot_day). Undefined when no check completed over
+ * the day.
+ */
+async function readCheckedDay(db: Executor, clock: Clock, vendorIds: VendorIds, which: { readonly date: string } | 'latest'): Promise<CheckedDay | undefined> {
+  const latest = await latestRunDate(db);
+  if (latest === null) return undefined;
+  const date = which === 'latest' ? latest : which.date;
+  if (date !== latest && !(await hasCompletedRun(db, date))) return undefined;
+  const isLatest = date === latest;
+  const rows = await db
+    .selectFrom('variance_observation as o')
+    .innerJoin('variance as v', 'v.id', 'o.variance_id')
+    .selectAll('v')
+    .select('o.status as observed_status')
+    .where('o.snapshot_date', '=', date)
+    .orderBy('v.type')
+    .orderBy('v.organization')
+    .orderBy('v.hostname')
+    .orderBy('v.id')
+    .execute();
+  const items = rows.map(({ observed_status, ...row }) => ({ row, status: isLatest ? row.status : observed_status }));
+
+  const days = await db.selectFrom('snapshot_day').select(['vendor_id', 'collected_at', 'device_count']).where('snapshot_date', '=', date).execute();
+  const day = (vendorId: number) => days.find((d) => d.vendor_id === vendorId);
+  const ninjaCollected = day(vendorIds.ninja)?.collected_at?.toISOString() ?? null;
+  const tlCollected = day(vendorIds.threatlocker)?.collected_at?.toISOString() ?? null;
+  const collected = [ninjaCollected, tlCollected].filter((x): x is string => x !== null).sort();
+  const age = daysBetween(date, clock.today());
+  const fresh = age <= CURRENT_DAYS;
+
+  return {
+    date,
+    items,
+    latestStatus: isLatest ? { status: fresh ? 'current' : 'stale_data', message: fresh ? 'Data is current' : `Data is ${age} days old`, latest_date: latest } : undefined,
+    latest,
+    collectionInfo: {
+      ninja_collected: ninjaCollected,
+      threatlocker_collected: tlCollected,
+      last_collection: collected[collected.length - 1] ?? date,
+      data_freshness: fresh ? 'current' : 'stale',
+    },
+    deviceCounts: { ninja: Number(day(vendorIds.ninja)?.device_count ?? 0), threatlocker: Number(day(vendorIds.threatlocker)?.device_count ?? 0) },
+  };
+}
+
 /**
  * The variance report of `date` (a day a check completed over): every variance that check found,
  * grouped by type and, for the dashboard's blocks, by organization. The status of each is the
@@ -164,22 +242,9 @@ export async function varianceReport(
   date: string,
   options: { includeResolved: boolean },
 ): Promise<VarianceReport | undefined> {
-  const latest = await latestRunDate(db);
-  if (latest === null || !(await hasCompletedRun(db, date))) return undefined;
-  const isLatest = date === latest;
-  const rows = await db
-    .selectFrom('variance_observation as o')
-    .innerJoin('variance as v', 'v.id', 'o.variance_id')
-    .selectAll('v')
-    .select('o.status as observed_status')
-    .where('o.snapshot_date', '=', date)
-    .orderBy('v.type')
-    .orderBy('v.organization')
-    .orderBy('v.hostname')
-    .orderBy('v.id')
-    .execute();
-
-  const items = rows.map((r) => ({ row: r, status: isLatest ? r.status : r.observed_status }));
+  const day = await readCheckedDay(db, clock, vendorIds, { date });
+  if (!day) return undefined;
+  const { items } = day;
   const summary = { total_exceptions: items.length, unresolved_count: 0, resolved_count: 0, accepted_count: 0 };
   for (const i of items) {
     if (i.status === 'open') summary.unresolved_count += 1;
@@ -201,29 +266,151 @@ export async function varianceReport(
     blocks[key] = { ...block, total_count: block.total_count + 1 };
   }
 
-  const days = await db.selectFrom('snapshot_day').select(['vendor_id', 'collected_at']).where('snapshot_date', '=', date).execute();
-  const collectedAt = (vendorId: number) => days.find((d) => d.vendor_id === vendorId)?.collected_at?.toISOString() ?? null;
-  const ninjaCollected = collectedAt(vendorIds.ninja);
-  const tlCollected = collectedAt(vendorIds.threatlocker);
-  const collected = [ninjaCollected, tlCollected].filter((x): x is string => x !== null).sort();
-  const age = daysBetween(date, clock.today());
-  const fresh = age <= CURRENT_DAYS;
-
   return {
     report_date: date,
-    data_status: isLatest
-      ? { status: fresh ? 'current' : 'stale_data', message: fresh ? 'Data is current' : `Data is ${age} days old`, latest_date: latest }
-      : { status: 'historical', message: `Report of ${date}; the latest checked day is ${latest}`, latest_date: latest },
+    data_status: day.latestStatus ?? { status: 'historical', message: `Report of ${date}; the latest checked day is ${day.latest}`, latest_date: day.latest },
     summary,
     exceptions_by_type: exceptionsByType,
     exception_counts: counts,
-    collection_info: {
-      ninja_collected: ninjaCollected,
-      threatlocker_collected: tlCollected,
-      last_collection: collected[collected.length - 1] ?? date,
-      data_freshness: fresh ? 'current' : 'stale',
-    },
+    collection_info: day.collectionInfo,
     blocks,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Filtered report (upstream's /api/variance-report/filtered)
+
+/**
+ * Upstream's thresholds for the filtered report's priority actions: more open variances of the
+ * type than this on the latest checked day. Only these two types have one (as upstream).
+ */
+export const PRIORITY_TRIGGERS = { DISPLAY_NAME_MISMATCH: 50, MISSING_NINJA: 20 } as const satisfies Partial<Record<VarianceType, number>>;
+
+/** Blocks of the filtered report that list their devices flat (upstream's `devices`), not by organization. */
+const LISTED_BLOCKS = new Set<DashboardKey>([DASHBOARD_KEYS.DUPLICATE_TL, DASHBOARD_KEYS.DUPLICATE_NINJA]);
+type ListedKey = typeof DASHBOARD_KEYS.DUPLICATE_TL | typeof DASHBOARD_KEYS.DUPLICATE_NINJA;
+
+/** One variance in a block of the filtered report: upstream's `{hostname, details, action}` and more. */
+export interface FilteredEntry {
+  readonly id: number;
+  readonly hostname: string;
+  readonly details: Readonly<Record<string, unknown>>;
+  readonly action: string;
+  /** The variance's own organization, for every type ("Unknown" when none). */
+  readonly organization: string;
+  readonly first_seen: string;
+  readonly [extra: string]: unknown;
+}
+
+export interface FilteredByOrganization {
+  readonly total_count: number;
+  readonly by_organization: Record<string, FilteredEntry[]>;
+}
+export interface FilteredList {
+  readonly total_count: number;
+  readonly devices: FilteredEntry[];
+}
+type FilteredBlock = FilteredByOrganization | FilteredList;
+
+export interface FilteredReport {
+  readonly analysis_date: string;
+  readonly total_devices: { readonly ninja: number; readonly threatlocker: number };
+  readonly total_variances: number;
+  readonly data_status: LatestDataStatus;
+  /** The day's freshness: `current` or `stale_data` (upstream: always `current`). */
+  readonly status: LatestDataStatus['status'];
+  readonly blocks: { [K in DashboardKey]: K extends ListedKey ? FilteredList : FilteredByOrganization };
+  readonly actionable_insights: { readonly priority_actions: string[]; readonly summary: Record<string, number> };
+  readonly collection_info: CollectionInfo;
+  readonly data_quality: { readonly total_exceptions: number; readonly exception_types: string[]; readonly organizations_affected: number };
+}
+
+/** What the filtered report can be narrowed to; absent means any. */
+export interface FilteredReportFilter {
+  readonly type?: VarianceType | undefined;
+  /** An organization key as the report groups by (`Unknown` selects variances without one). */
+  readonly organization?: string | undefined;
+}
+
+function filteredEntry(v: VarianceRow): FilteredEntry {
+  const devices = v.devices as VarianceDeviceRef[];
+  const tl = devices.find((d) => d.vendor === 'threatlocker');
+  const ninja = devices.find((d) => d.vendor === 'ninja');
+  const base: FilteredEntry = {
+    id: v.id,
+    hostname: v.hostname,
+    details: toExceptionItem(v, v.status).details,
+    action: v.hint,
+    organization: v.organization ?? UNKNOWN_ORGANIZATION,
+    first_seen: v.first_seen,
+  };
+  switch (v.type) {
+    case 'DISPLAY_NAME_MISMATCH':
+      return { ...base, ninja_display_name: ninja?.display_name ?? null, threatlocker_computer_name: tl?.display_name ?? null };
+    case 'MISSING_NINJA':
+      return { ...base, threatlocker_hostname: tl?.hostname ?? null };
+    case 'MISSING_THREATLOCKER':
+      return { ...base, ninja_hostname: ninja?.hostname ?? null };
+    default:
+      return base;
+  }
+}
+
+/**
+ * Upstream's "filtered" dashboard report: the variances of the latest checked day that are open
+ * now, in blocks per dashboard key (duplicates as a flat `devices` list, the others by
+ * organization), with priority actions past {@link PRIORITY_TRIGGERS}, counts per type and the
+ * organizations affected. Built from the same reads as {@link varianceReport}; every entry is
+ * grouped under its variance's own organization (upstream put every spare mismatch under
+ * "Unknown"). Undefined when no check has completed.
+ */
+export async function filteredVarianceReport(db: Executor, clock: Clock, vendorIds: VendorIds, filter: FilteredReportFilter): Promise<FilteredReport | undefined> {
+  const day = await readCheckedDay(db, clock, vendorIds, 'latest');
+  // latestStatus is set whenever the day read is the latest, as asked here.
+  if (!day?.latestStatus) return undefined;
+  const open = day.items
+    .filter(
+      ({ row, status }) =>
+        status === 'open' &&
+        (filter.type === undefined || row.type === filter.type) &&
+        (filter.organization === undefined || (row.organization ?? UNKNOWN_ORGANIZATION) === filter.organization),
+    )
+    .map((i) => i.row);
+
+  const blocks = Object.fromEntries(
+    Object.values(DASHBOARD_KEYS).map((k) => [k, LISTED_BLOCKS.has(k) ? { total_count: 0, devices: [] } : { total_count: 0, by_organization: {} }]),
+  ) as Record<DashboardKey, FilteredBlock>;
+  const perType: Record<string, number> = {};
+  const organizations = new Set<string>();
+  for (const v of open) {
+    perType[v.type] = (perType[v.type] ?? 0) + 1;
+    organizations.add(v.organization ?? UNKNOWN_ORGANIZATION);
+    const key = (DASHBOARD_KEYS as Partial<Record<string, DashboardKey>>)[v.type];
+    if (key === undefined) continue;
+    const block = blocks[key];
+    const entry = filteredEntry(v);
+    if ('devices' in block) block.devices.push(entry);
+    else (block.by_organization[entry.organization] ??= []).push(entry);
+    blocks[key] = { ...block, total_count: block.total_count + 1 };
+  }
+
+  const priority: string[] = [];
+  const mismatches = perType.DISPLAY_NAME_MISMATCH ?? 0;
+  const missing = perType.MISSING_NINJA ?? 0;
+  if (mismatches > PRIORITY_TRIGGERS.DISPLAY_NAME_MISMATCH) priority.push(`High priority: ${mismatches} display name mismatches need attention`);
+  if (missing > PRIORITY_TRIGGERS.MISSING_NINJA) priority.push(`Critical: ${missing} devices missing from Ninja`);
+
+  return {
+    analysis_date: day.date,
+    total_devices: day.deviceCounts,
+    total_variances: open.length,
+    data_status: day.latestStatus,
+    status: day.latestStatus.status,
+    // Each key got its kind of block above (LISTED_BLOCKS mirrors ListedKey).
+    blocks: blocks as FilteredReport['blocks'],
+    actionable_insights: { priority_actions: priority, summary: perType },
+    collection_info: day.collectionInfo,
+    data_quality: { total_exceptions: open.length, exception_types: Object.keys(perType), organizations_affected: organizations.size },
   };
 }
 
@@ -461,7 +648,7 @@ export async function variancesByHostname(db: Executor, hostname: string, type: 
 }
 
 // ---------------------------------------------------------------------------------------------
-// CSV export
+// Exports (CSV, XLSX): one source of rows, two encodings
 
 /** The most rows one export builds (in memory); a larger result asks for a narrower filter. */
 export const MAX_EXPORT_ROWS = 20_000;
@@ -474,7 +661,8 @@ export interface ExportFilter {
   readonly hostname?: string | undefined;
 }
 
-const CSV_COLUMNS = [
+/** The export's columns, in order (both formats). */
+export const EXPORT_COLUMNS = [
   'ID',
   'Type',
   'Status',
@@ -513,12 +701,17 @@ function csvRow(cells: readonly (string | number | null)[]): string {
   return `${cells.map(csvCell).join(',')}\r\n`;
 }
 
+/** One cell of an export row: text (dates as ISO 8601 text), a number, or empty. */
+export type ExportCell = string | number | null;
+
 /**
- * The variances matching `filter` as CSV (header first, CRLF lines, a UTF-8 byte order mark so
- * that spreadsheets read non-ASCII names right), newest first. Undefined when more than
- * {@link MAX_EXPORT_ROWS} match.
+ * The rows of the variances matching `filter` (the same filter as GET /api/variances, without
+ * paging), newest first, one cell per {@link EXPORT_COLUMNS}. Days are `YYYY-MM-DD` and times
+ * RFC 3339 UTC, as text in both formats (a day is a calendar day in the business time zone;
+ * a spreadsheet date has no zone to say so). Undefined when more than {@link MAX_EXPORT_ROWS}
+ * match.
  */
-export async function exportVariancesCsv(db: Executor, filter: ExportFilter): Promise<{ csv: string; rows: number } | undefined> {
+export async function exportRows(db: Executor, filter: ExportFilter): Promise<ExportCell[][] | undefined> {
   let q = db.selectFrom('variance').selectAll();
   if (filter.status !== 'all') q = q.where('status', '=', filter.status);
   if (filter.type !== undefined) q = q.where('type', '=', filter.type);
@@ -528,30 +721,84 @@ export async function exportVariancesCsv(db: Executor, filter: ExportFilter): Pr
   }
   const rows = await q.orderBy('id', 'desc').limit(MAX_EXPORT_ROWS + 1).execute();
   if (rows.length > MAX_EXPORT_ROWS) return undefined;
-  const parts = ['\uFEFF', csvRow(CSV_COLUMNS)];
-  for (const v of rows) {
-    const devices = (v.devices as VarianceDeviceRef[]).map((d) => `${d.vendor}:${d.hostname}`).join('; ');
-    parts.push(
-      csvRow([
-        v.id,
-        v.type,
-        v.status,
-        v.status === 'open' ? 'No' : 'Yes',
-        v.hostname,
-        v.organization,
-        v.match_quality,
-        v.first_seen,
-        v.last_seen,
-        v.resolved_at?.toISOString() ?? null,
-        v.resolved_by,
-        v.accepted_until,
-        v.accepted_reason,
-        v.accepted_by,
-        v.hint,
-        devices,
-        JSON.stringify(v.evidence),
-      ]),
-    );
-  }
-  return { csv: parts.join(''), rows: rows.length };
+  return rows.map((v) => [
+    v.id,
+    v.type,
+    v.status,
+    v.status === 'open' ? 'No' : 'Yes',
+    v.hostname,
+    v.organization,
+    v.match_quality,
+    v.first_seen,
+    v.last_seen,
+    v.resolved_at?.toISOString() ?? null,
+    v.resolved_by,
+    v.accepted_until,
+    v.accepted_reason,
+    v.accepted_by,
+    v.hint,
+    (v.devices as VarianceDeviceRef[]).map((d) => `${d.vendor}:${d.hostname}`).join('; '),
+    JSON.stringify(v.evidence),
+  ]);
+}
+
+/**
+ * The variances matching `filter` as CSV (header first, CRLF lines, a UTF-8 byte order mark so
+ * that spreadsheets read non-ASCII names right), newest first. Undefined when more than
+ * {@link MAX_EXPORT_ROWS} match.
+ */
+export async function exportVariancesCsv(db: Executor, filter: ExportFilter): Promise<{ csv: string; rows: number } | undefined> {
+  const rows = await exportRows(db, filter);
+  if (!rows) return undefined;
+  return { csv: ['\uFEFF', csvRow(EXPORT_COLUMNS), ...rows.map(csvRow)].join(''), rows: rows.length };
+}
+
+/** Column widths (characters) of the XLSX export, per {@link EXPORT_COLUMNS}. */
+const XLSX_WIDTHS: Readonly<Record<(typeof EXPORT_COLUMNS)[number], number>> = {
+  ID: 8,
+  Type: 24,
+  Status: 10,
+  Resolved: 10,
+  Hostname: 24,
+  Organization: 28,
+  'Match Quality': 14,
+  'First Seen': 12,
+  'Last Seen': 12,
+  'Resolved At': 26,
+  'Resolved By': 18,
+  'Accepted Until': 14,
+  'Accepted Reason': 30,
+  'Accepted By': 18,
+  Hint: 50,
+  Devices: 40,
+  Details: 60,
+};
+
+/** The MIME type of an Office Open XML workbook. */
+export const XLSX_CONTENT_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+
+/**
+ * The variances matching `filter` as an XLSX workbook: one sheet "Variances", a bold frozen
+ * header row with an auto filter, then the same rows as the CSV ({@link exportRows}).
+ *
+ * Unlike the CSV, cells need no apostrophe guard against formulas: exceljs writes a JS string
+ * as a string cell (shared string), never as a formula — a formula needs a `{ formula }` value —
+ * so `=cmd` stays the text `=cmd` in Excel and LibreOffice. exceljs drops characters XML 1.0
+ * cannot carry (C0 controls other than tab, LF, CR; DEL), the only way such a cell differs
+ * from its CSV twin. Undefined when more than {@link MAX_EXPORT_ROWS} match.
+ */
+export async function exportVariancesXlsx(db: Executor, clock: Clock, filter: ExportFilter): Promise<{ xlsx: Buffer; rows: number } | undefined> {
+  const rows = await exportRows(db, filter);
+  if (!rows) return undefined;
+  const workbook = new ExcelJS.Workbook();
+  workbook.creator = 'Inventory Hub';
+  workbook.created = clock.now();
+  workbook.modified = clock.now();
+  const sheet = workbook.addWorksheet('Variances', { views: [{ state: 'frozen', xSplit: 0, ySplit: 1 }] });
+  sheet.columns = EXPORT_COLUMNS.map((header) => ({ header, width: XLSX_WIDTHS[header] }));
+  sheet.getRow(1).font = { bold: true };
+  sheet.autoFilter = { from: { row: 1, column: 1 }, to: { row: 1, column: EXPORT_COLUMNS.length } };
+  sheet.addRows(rows);
+  const xlsx = Buffer.from(await workbook.xlsx.writeBuffer());
+  return { xlsx, rows: rows.length };
 }

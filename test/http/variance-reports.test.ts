@@ -4,12 +4,60 @@
  * 2026-03-09 pc-a, pc-n (no organization) and srv-1; on 2026-03-10 pc-a, pc_b and srv-1 (pc-n
  * is resolved automatically).
  */
+import ExcelJS from 'exceljs';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { csvCell, MAX_EXPORT_ROWS } from '../../src/variances/reports.js';
+import type { FoundVariance, VarianceType } from '../../src/variances/types.js';
 import { TEST_DATABASES } from '../helpers/database.js';
 import { createHarness, TEST_TODAY, type Harness } from '../helpers/harness.js';
 import { applyFindings, displayMismatch, missingNinja, writeDevice } from '../helpers/variances.js';
 
 const YESTERDAY = '2026-03-09';
+
+/** A finding of `type` about devices of one vendor each (hostnames upper-cased, as vendors report them). */
+function finding(type: VarianceType, host: string, organization: string | null, vendors: readonly ('threatlocker' | 'ninja')[], evidence: Record<string, unknown> = {}): FoundVariance {
+  return {
+    type,
+    subjectKey: `${type}:${host}`,
+    hostname: host,
+    organization,
+    matchQuality: null,
+    devices: vendors.map((vendor, i) => ({
+      vendor,
+      device_key: `${host}-${vendor}-${i}`,
+      hostname: host.toUpperCase(),
+      display_name: host,
+      organization_name: organization,
+      location_name: null,
+    })),
+    evidence,
+    hint: `Fix ${type.toLowerCase()}`,
+  };
+}
+
+/** The cells of every row of an XLSX body's only sheet (header first), empty cells as null. */
+async function xlsxRows(body: Buffer): Promise<{ rows: (string | number | null)[][]; workbook: ExcelJS.Workbook }> {
+  const workbook = new ExcelJS.Workbook();
+  await workbook.xlsx.load(body as unknown as ArrayBuffer);
+  const sheet = workbook.worksheets[0]!;
+  const rows: (string | number | null)[][] = [];
+  // columnCount walks every row: read it once.
+  const columns = sheet.columnCount;
+  sheet.eachRow({ includeEmpty: true }, (row) => {
+    const cells: (string | number | null)[] = [];
+    for (let c = 1; c <= columns; c++) {
+      const v = row.getCell(c).value;
+      if (v !== null && typeof v !== 'string' && typeof v !== 'number') throw new Error(`cell ${row.number}:${c} is not text or a number: ${JSON.stringify(v)}`);
+      cells.push(v);
+    }
+    rows.push(cells);
+  });
+  return { rows, workbook };
+}
+
+/** An XLSX sheet's rows encoded as the CSV export encodes its cells. */
+const asCsv = (rows: readonly (readonly (string | number | null)[])[]) => `\uFEFF${rows.map((r) => `${r.map(csvCell).join(',')}\r\n`).join('')}`;
 
 describe.each(TEST_DATABASES)('variance report endpoints on %s', (kind) => {
   let h: Harness;
@@ -137,6 +185,152 @@ describe.each(TEST_DATABASES)('variance report endpoints on %s', (kind) => {
       await h.reset();
       const empty = await get('/api/variance-report/latest');
       expect([empty.statusCode, empty.json().code]).toEqual([404, 'HUB_ERR_VARIANCE_REPORT_NOT_FOUND']);
+    });
+  });
+
+  describe('GET /api/variance-report/filtered', () => {
+    const seedToday = async () => {
+      await applyFindings(h.deps.db, h.clock, TEST_TODAY, [
+        missingNinja('pc-a', 'Acme'),
+        missingNinja('pc_b', 'Globex'),
+        { ...missingNinja('pc-x'), organization: null },
+        displayMismatch('srv-1', 'SRV 1', 'Server One', 'Acme'),
+        finding('SPARE_MISMATCH', 'lab-1', 'Initech', ['threatlocker', 'ninja'], { rmm_billable_status: 'spare' }),
+        finding('DUPLICATE_TL', 'dup-1', 'Acme', ['threatlocker', 'threatlocker']),
+        finding('MISSING_THREATLOCKER', 'nb-1', 'Globex', ['ninja']),
+        finding('SITE_MISMATCH', 'site-1', 'Acme', ['threatlocker', 'ninja']),
+      ]);
+      await post(`/api/exceptions/${await idOf('pc_b')}/resolve`, { resolved_by: 'alice' });
+    };
+
+    it("answers the latest day's open variances in upstream's shape, spare mismatches under their own organization", async () => {
+      await seedToday();
+      const res = await get('/api/variance-report/filtered');
+      expect(res.statusCode).toBe(200);
+      const body = res.json();
+      expect(body).toMatchObject({
+        analysis_date: TEST_TODAY,
+        total_devices: { ninja: 1, threatlocker: 3 },
+        total_variances: 7,
+        data_status: { status: 'current', message: 'Data is current', latest_date: TEST_TODAY },
+        status: 'current',
+        actionable_insights: {
+          priority_actions: [],
+          summary: { DISPLAY_NAME_MISMATCH: 1, DUPLICATE_TL: 1, MISSING_NINJA: 2, MISSING_THREATLOCKER: 1, SITE_MISMATCH: 1, SPARE_MISMATCH: 1 },
+        },
+        data_quality: { total_exceptions: 7 },
+      });
+      // Acme, Initech, Globex (nb-1; pc_b is resolved) and Unknown (pc-x).
+      expect(body.data_quality.organizations_affected).toBe(4);
+      expect([...body.data_quality.exception_types].sort()).toEqual(['DISPLAY_NAME_MISMATCH', 'DUPLICATE_TL', 'MISSING_NINJA', 'MISSING_THREATLOCKER', 'SITE_MISMATCH', 'SPARE_MISMATCH']);
+      expect(Object.keys(body.actionable_insights.summary)).toHaveLength(6);
+      expect(body.collection_info).toEqual((await get('/api/variance-report/latest')).json().collection_info);
+
+      expect(body.devices_that_should_not_have_threatlocker).toEqual({
+        total_count: 1,
+        by_organization: {
+          Initech: [
+            {
+              id: await idOf('lab-1'),
+              hostname: 'lab-1',
+              details: { rmm_billable_status: 'spare', devices: [expect.objectContaining({ vendor: 'threatlocker' }), expect.objectContaining({ vendor: 'ninja' })] },
+              action: 'Fix spare_mismatch',
+              organization: 'Initech',
+              first_seen: TEST_TODAY,
+            },
+          ],
+        },
+      });
+      expect(body.missing_in_ninja.total_count).toBe(2);
+      expect(body.missing_in_ninja.by_organization).toEqual({
+        Acme: [expect.objectContaining({ hostname: 'pc-a', organization: 'Acme', threatlocker_hostname: 'PC-A', first_seen: YESTERDAY, action: expect.any(String) })],
+        Unknown: [expect.objectContaining({ hostname: 'pc-x', organization: 'Unknown', threatlocker_hostname: 'PC-X' })],
+      });
+      expect(body.display_name_mismatches).toEqual({
+        total_count: 1,
+        by_organization: {
+          Acme: [
+            {
+              id: await idOf('srv-1'),
+              hostname: 'srv-1',
+              details: expect.objectContaining({ threatlocker_display_name: 'SRV 1', ninja_display_name: 'Server One' }),
+              action: 'Rename one of the two so that they agree',
+              organization: 'Acme',
+              first_seen: YESTERDAY,
+              ninja_display_name: 'Server One',
+              threatlocker_computer_name: 'SRV 1',
+            },
+          ],
+        },
+      });
+      expect(body.threatlocker_duplicates).toEqual({ total_count: 1, devices: [expect.objectContaining({ hostname: 'dup-1', organization: 'Acme' })] });
+      expect(body.ninja_duplicates).toEqual({ total_count: 0, devices: [] });
+      expect(body.missing_in_threatlocker).toEqual({ total_count: 1, by_organization: { Globex: [expect.objectContaining({ hostname: 'nb-1', ninja_hostname: 'NB-1' })] } });
+      // SITE_MISMATCH has no block, as upstream; nothing else is in the body.
+      expect(Object.keys(body).sort()).toEqual(
+        [
+          'actionable_insights',
+          'analysis_date',
+          'collection_info',
+          'data_quality',
+          'data_status',
+          'devices_that_should_not_have_threatlocker',
+          'display_name_mismatches',
+          'missing_in_ninja',
+          'missing_in_threatlocker',
+          'ninja_duplicates',
+          'status',
+          'threatlocker_duplicates',
+          'total_devices',
+          'total_variances',
+        ].sort(),
+      );
+    });
+
+    it('narrows to a type and an organization key ("Unknown" for none)', async () => {
+      await seedToday();
+      const typed = (await get('/api/variance-report/filtered?type=MISSING_NINJA')).json();
+      expect([typed.total_variances, typed.missing_in_ninja.total_count, typed.display_name_mismatches.total_count]).toEqual([2, 2, 0]);
+      expect(typed.actionable_insights.summary).toEqual({ MISSING_NINJA: 2 });
+      const unknown = (await get('/api/variance-report/filtered?organization=Unknown')).json();
+      expect(unknown.missing_in_ninja.by_organization).toEqual({ Unknown: [expect.objectContaining({ hostname: 'pc-x' })] });
+      expect(unknown.data_quality).toEqual({ total_exceptions: 1, exception_types: ['MISSING_NINJA'], organizations_affected: 1 });
+      const both = (await get('/api/variance-report/filtered?organization=%20Initech%20&type=SPARE_MISMATCH')).json();
+      expect([both.total_variances, both.devices_that_should_not_have_threatlocker.by_organization.Initech[0].hostname]).toEqual([1, 'lab-1']);
+      expect((await get('/api/variance-report/filtered?organization=Initech&type=MISSING_NINJA')).json().total_variances).toBe(0);
+    });
+
+    it("adds upstream's priority actions past 50 display-name mismatches and 20 missing in Ninja, not at them", async () => {
+      const many = (mismatches: number, missing: number) => [
+        ...Array.from({ length: mismatches }, (_, i) => displayMismatch(`dn-${i}`, `a${i}`, `b${i}`)),
+        ...Array.from({ length: missing }, (_, i) => missingNinja(`mn-${i}`)),
+      ];
+      await applyFindings(h.deps.db, h.clock, TEST_TODAY, many(50, 20));
+      const at = (await get('/api/variance-report/filtered')).json();
+      expect([at.total_variances, at.actionable_insights.priority_actions]).toEqual([70, []]);
+      await applyFindings(h.deps.db, h.clock, TEST_TODAY, many(51, 21));
+      expect((await get('/api/variance-report/filtered')).json().actionable_insights.priority_actions).toEqual([
+        'High priority: 51 display name mismatches need attention',
+        'Critical: 21 devices missing from Ninja',
+      ]);
+    });
+
+    it('says when the latest day is stale, refuses bad filters naming them (400), and 404s before any check', async () => {
+      h.clock.set('2026-03-14T15:00:00Z');
+      const stale = (await get('/api/variance-report/filtered')).json();
+      expect([stale.status, stale.data_status.status, stale.data_status.message, stale.collection_info.data_freshness]).toEqual(['stale_data', 'stale_data', 'Data is 4 days old', 'stale']);
+      for (const [q, field] of [
+        ['type=missing_in_ninja', 'type'],
+        ['type=all', 'type'],
+        [`organization=${'x'.repeat(256)}`, 'organization'],
+        ['organization=a%00b', 'organization'],
+      ] as const) {
+        const r = await get(`/api/variance-report/filtered?${q}`);
+        expect([q.slice(0, 40), r.statusCode, r.json().code, r.json().field]).toEqual([q.slice(0, 40), 400, 'HUB_ERR_VALIDATION', field]);
+      }
+      await h.reset();
+      const none = await get('/api/variance-report/filtered');
+      expect([none.statusCode, none.json().code]).toEqual([404, 'HUB_ERR_VARIANCE_REPORT_NOT_FOUND']);
     });
   });
 
@@ -399,6 +593,74 @@ describe.each(TEST_DATABASES)('variance report endpoints on %s', (kind) => {
     });
   });
 
+  describe('GET /api/variances/export/xlsx', () => {
+    const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+
+    it("holds the CSV's header and rows for the same filter, in one sheet with a bold, frozen, filtered header", async () => {
+      await applyFindings(h.deps.db, h.clock, TEST_TODAY, [
+        missingNinja('pc-a', 'Acme'),
+        missingNinja('pc_b', 'Globex'),
+        displayMismatch('srv-1', 'SRV 1', 'Server One', 'Acme'),
+        missingNinja('=cmd', '+Evil, "Inc"\nLtd'),
+      ]);
+      await post(`/api/variances/${await idOf('pc-a')}/resolve`, { resolved_by: '@bob' });
+      for (const [q, name, count] of [
+        ['type=MISSING_NINJA', `variances-open-missing_ninja-${TEST_TODAY}.xlsx`, 2],
+        ['status=resolved&hostname=PC-A', `variances-resolved-${TEST_TODAY}.xlsx`, 1],
+        ['status=all', `variances-all-${TEST_TODAY}.xlsx`, 5],
+      ] as const) {
+        const res = await get(`/api/variances/export/xlsx?${q}`);
+        expect([q, res.statusCode]).toEqual([q, 200]);
+        expect(res.headers['content-type']).toBe(XLSX);
+        expect(res.headers['content-disposition']).toBe(`attachment; filename="${name}"`);
+        expect(res.headers['x-total-count']).toBe(String(count));
+        const { rows, workbook } = await xlsxRows(res.rawPayload);
+        expect(rows).toHaveLength(count + 1);
+        const csv = await get(`/api/variances/export/csv?${q}`);
+        expect(asCsv(rows), q).toBe(csv.body);
+
+        expect(workbook.worksheets.map((w) => w.name)).toEqual(['Variances']);
+        const sheet = workbook.worksheets[0]!;
+        expect(sheet.getRow(1).getCell(1).font.bold).toBe(true);
+        expect((sheet.getRow(2).getCell(1).font as Partial<ExcelJS.Font> | undefined)?.bold).toBeFalsy();
+        expect(sheet.views[0]).toMatchObject({ state: 'frozen', ySplit: 1 });
+        expect(sheet.autoFilter).toBe('A1:Q1');
+        expect(sheet.getColumn(17).width).toBeGreaterThan(sheet.getColumn(1).width!);
+      }
+      // The formula-looking name is a plain string cell, exactly as the vendor wrote it.
+      const { workbook } = await xlsxRows((await get('/api/variances/export/xlsx?hostname=%3D')).rawPayload);
+      const cell = workbook.worksheets[0]!.getRow(2).getCell(5);
+      expect([cell.type, cell.value, cell.formula]).toEqual([ExcelJS.ValueType.String, '=cmd', undefined]);
+      expect(workbook.worksheets[0]!.getRow(2).getCell(6).value).toBe('+Evil, "Inc"\nLtd');
+    });
+
+    it(`refuses more than ${MAX_EXPORT_ROWS} rows in both formats (422), and bad filters (400)`, async () => {
+      // One more open variance than the bound, straight into the store (a check would take minutes).
+      const extra = MAX_EXPORT_ROWS + 1 - 3;
+      await sql`
+        INSERT INTO variance (subject_key, type, status, hostname, organization, devices, evidence, hint, first_seen, last_seen, updated_at)
+        SELECT 'bulk:' || n, 'MISSING_NINJA', 'open', 'bulk-' || n, 'Bulk', '[]'::jsonb, '{}'::jsonb, 'x', ${TEST_TODAY}::date, ${TEST_TODAY}::date, now()
+        FROM generate_series(1, ${extra}::int) AS n`.execute(h.deps.db);
+      for (const format of ['csv', 'xlsx']) {
+        const res = await get(`/api/variances/export/${format}`);
+        expect([format, res.statusCode, res.json().code]).toEqual([format, 422, 'HUB_ERR_EXPORT_TOO_LARGE']);
+      }
+      // At the bound, both answer.
+      await h.deps.db.deleteFrom('variance').where('subject_key', '=', 'bulk:1').execute();
+      const ok = await get('/api/variances/export/xlsx');
+      expect([ok.statusCode, ok.headers['x-total-count']]).toEqual([200, String(MAX_EXPORT_ROWS)]);
+      expect((await xlsxRows(ok.rawPayload)).rows).toHaveLength(MAX_EXPORT_ROWS + 1);
+      for (const [q, field] of [
+        ['status=closed', 'status'],
+        ['type=x', 'type'],
+        ['hostname=a%0Ab', 'hostname'],
+      ] as const) {
+        const r = await get(`/api/variances/export/xlsx?${q}`);
+        expect([q, r.statusCode, r.json().code, r.json().field]).toEqual([q, 400, 'HUB_ERR_VALIDATION', field]);
+      }
+    });
+  });
+
   describe('GET /api/devices/search', () => {
     it("searches each vendor's latest collected day by hostname, canonical name or display name prefix", async () => {
       const ids = h.deps.vendorIds;
@@ -448,6 +710,7 @@ describe.each(TEST_DATABASES)('variance report endpoints on %s', (kind) => {
     const paths = Object.keys((await get('/api/openapi.json')).json().paths as object);
     for (const p of [
       '/api/variance-report/latest',
+      '/api/variance-report/filtered',
       '/api/variance-report/{date}',
       '/api/variances/available-dates',
       '/api/variances/trends',
@@ -459,6 +722,7 @@ describe.each(TEST_DATABASES)('variance report endpoints on %s', (kind) => {
       '/api/exceptions/mark-fixed-by-hostname',
       '/api/exceptions/bulk-update',
       '/api/variances/export/csv',
+      '/api/variances/export/xlsx',
       '/api/devices/search',
     ]) {
       expect(paths, p).toContain(p);

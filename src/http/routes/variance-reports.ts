@@ -14,12 +14,17 @@ import {
   DASHBOARD_KEYS,
   daysBetween,
   exportVariancesCsv,
+  exportVariancesXlsx,
+  filteredVarianceReport,
   MAX_EXPORT_ROWS,
+  PRIORITY_TRIGGERS,
   varianceReport,
   varianceTrends,
+  XLSX_CONTENT_TYPE,
+  type ExportFilter,
 } from '../../variances/reports.js';
 import { VARIANCE_TYPES } from '../../variances/types.js';
-import { ErrorBody } from '../schemas.js';
+import { ErrorBody, optionalText } from '../schemas.js';
 import { ListQuery } from './variances.js';
 
 /** Longest trends range (days): a year of daily counts is the most a chart needs. */
@@ -89,6 +94,59 @@ const Report = z.object({
   ...blockShape,
 });
 
+const FilteredEntry = z
+  .object({
+    id: z.number().int().describe('The variance'),
+    hostname: z.string(),
+    details: z.record(z.string(), z.unknown()).describe("The check's evidence, with `devices` (the devices concerned)"),
+    action: z.string().describe('What to do (the variance hint)'),
+    organization: z.string().describe("The variance's organization, \"Unknown\" when none"),
+    first_seen: z.string(),
+  })
+  .catchall(z.unknown())
+  .describe('Display-name mismatches add ninja_display_name and threatlocker_computer_name; missing in Ninja adds threatlocker_hostname; missing in ThreatLocker adds ninja_hostname');
+
+const FilteredByOrganization = z.object({
+  total_count: z.number().int(),
+  by_organization: z.record(z.string(), z.array(FilteredEntry)).describe('Organization ("Unknown" when none) → its variances'),
+});
+const FilteredList = z.object({ total_count: z.number().int(), devices: z.array(FilteredEntry) });
+
+const filteredBlockShape = Object.fromEntries(
+  Object.values(DASHBOARD_KEYS).map((k) => [k, k === DASHBOARD_KEYS.DUPLICATE_TL || k === DASHBOARD_KEYS.DUPLICATE_NINJA ? FilteredList : FilteredByOrganization]),
+) as Record<(typeof DASHBOARD_KEYS)[keyof typeof DASHBOARD_KEYS], typeof FilteredList | typeof FilteredByOrganization>;
+
+const FilteredReport = z.object({
+  analysis_date: z.string().describe('The latest checked day'),
+  total_devices: z.object({ ninja: z.number().int(), threatlocker: z.number().int() }).describe("Each vendor's device rows of that day"),
+  total_variances: z.number().int(),
+  data_status: z.object({ status: z.enum(['current', 'stale_data']), message: z.string(), latest_date: z.string() }),
+  status: z.enum(['current', 'stale_data']),
+  ...filteredBlockShape,
+  actionable_insights: z.object({
+    priority_actions: z
+      .array(z.string())
+      .describe(`Past upstream's thresholds: DISPLAY_NAME_MISMATCH > ${PRIORITY_TRIGGERS.DISPLAY_NAME_MISMATCH}, MISSING_NINJA > ${PRIORITY_TRIGGERS.MISSING_NINJA}`),
+    summary: z.record(z.string(), z.number().int()).describe('Open variances per type (types with none are absent)'),
+  }),
+  collection_info: z.object({
+    ninja_collected: z.string().nullable(),
+    threatlocker_collected: z.string().nullable(),
+    last_collection: z.string(),
+    data_freshness: z.enum(['current', 'stale']),
+  }),
+  data_quality: z.object({
+    total_exceptions: z.number().int(),
+    exception_types: z.array(z.string()),
+    organizations_affected: z.number().int().describe('Organization keys among them ("Unknown" counts as one)'),
+  }),
+});
+
+const FilteredQuery = z.object({
+  type: z.enum(VARIANCE_TYPES, { error: `type must be one of ${VARIANCE_TYPES.join(', ')}` }).optional(),
+  organization: optionalText('organization', 255).describe('An organization key as the report groups by ("Unknown": variances without one)'),
+});
+
 const ReportQuery = z.object({ include_resolved: queryBoolean('include_resolved').default(false) });
 
 const TrendCounts = z.object({ total: z.number().int(), unresolved: z.number().int(), resolved: z.number().int(), accepted: z.number().int() });
@@ -132,6 +190,25 @@ export function varianceReportRoutes(deps: Deps): FastifyPluginAsync {
         const date = await latestRunDate(deps.db);
         if (date === null) throw new HubError('HUB_ERR_VARIANCE_REPORT_NOT_FOUND', 'No variance check has completed yet');
         return report(date, req.query.include_resolved);
+      },
+    );
+
+    // Registered before /:date for the reader; the router prefers a static segment anyway.
+    app.get(
+      '/variance-report/filtered',
+      {
+        schema: {
+          summary: "Open variances of the latest checked day in the dashboard's blocks, with priority actions (upstream-compatible shape)",
+          tags,
+          querystring: FilteredQuery,
+          response: { 200: FilteredReport, 400: ErrorBody, 404: ErrorBody },
+        },
+      },
+      async (req) => {
+        const r = await filteredVarianceReport(deps.db, deps.clock, deps.vendorIds, req.query);
+        if (!r) throw new HubError('HUB_ERR_VARIANCE_REPORT_NOT_FOUND', 'No variance check has completed yet');
+        const { blocks, ...rest } = r;
+        return { ...rest, ...blocks };
       },
     );
 
@@ -221,13 +298,20 @@ export function varianceReportRoutes(deps: Deps): FastifyPluginAsync {
       async (req) => varianceTrends(deps.db, req.query.start_date, req.query.end_date, req.query.type),
     );
 
+    const ExportQuery = ListQuery.omit({ limit: true, cursor: true });
+    const tooLarge = () =>
+      new HubError('HUB_ERR_EXPORT_TOO_LARGE', `More than ${MAX_EXPORT_ROWS} variances match; narrow the filter (status, type, organization, hostname)`);
+    /** The download's name: the filter's status and type, and today (the same for both formats). */
+    const exportName = (q: ExportFilter, extension: string) =>
+      `${['variances', q.status, q.type?.toLowerCase(), deps.clock.today()].filter((x) => x !== undefined).join('-')}.${extension}`;
+
     app.get(
       '/variances/export/csv',
       {
         schema: {
           summary: `The variances GET /api/variances filters (status, type, organization, hostname) as a CSV download, at most ${MAX_EXPORT_ROWS} rows`,
           tags,
-          querystring: ListQuery.omit({ limit: true, cursor: true }),
+          querystring: ExportQuery,
           produces: ['text/csv'],
           response: {
             200: z.string().describe('CSV (RFC 4180, UTF-8 with a byte order mark); cells a spreadsheet would run as formulas are prefixed with an apostrophe'),
@@ -238,15 +322,38 @@ export function varianceReportRoutes(deps: Deps): FastifyPluginAsync {
       },
       async (req, reply) => {
         const result = await exportVariancesCsv(deps.db, req.query);
-        if (!result) {
-          throw new HubError('HUB_ERR_EXPORT_TOO_LARGE', `More than ${MAX_EXPORT_ROWS} variances match; narrow the filter (status, type, organization, hostname)`);
-        }
-        const name = ['variances', req.query.status, req.query.type?.toLowerCase(), deps.clock.today()].filter((x) => x !== undefined).join('-');
+        if (!result) throw tooLarge();
         return reply
           .type('text/csv; charset=utf-8')
-          .header('content-disposition', `attachment; filename="${name}.csv"`)
+          .header('content-disposition', `attachment; filename="${exportName(req.query, 'csv')}"`)
           .header('x-total-count', String(result.rows))
           .send(result.csv);
+      },
+    );
+
+    app.get(
+      '/variances/export/xlsx',
+      {
+        schema: {
+          summary: `The same rows as /api/variances/export/csv (same filter) as an Excel workbook, at most ${MAX_EXPORT_ROWS} rows`,
+          tags,
+          querystring: ExportQuery,
+          produces: [XLSX_CONTENT_TYPE],
+          response: {
+            200: z.any().describe('XLSX: one sheet "Variances", a bold frozen header row with an auto filter; every cell text or a number'),
+            400: ErrorBody,
+            422: ErrorBody,
+          },
+        },
+      },
+      async (req, reply) => {
+        const result = await exportVariancesXlsx(deps.db, deps.clock, req.query);
+        if (!result) throw tooLarge();
+        return reply
+          .type(XLSX_CONTENT_TYPE)
+          .header('content-disposition', `attachment; filename="${exportName(req.query, 'xlsx')}"`)
+          .header('x-total-count', String(result.rows))
+          .send(result.xlsx);
       },
     );
   };
