@@ -79,3 +79,15 @@ export function findUnsafeText(value: unknown, prefix: string, path: readonly st
   }
   return undefined;
 }
+
+/**
+ * Route option for answers of thousands of items (a day's variance report is ~5 MB at 100,000
+ * devices per vendor): written with JSON.stringify alone, skipping the zod encoding pass over
+ * every item, which took as long as building the report (about 70 ms of 140 at that size,
+ * docs/benchmarks.md). The response schema still documents the answer in OpenAPI, and the tests
+ * parse each such answer with it (test/http/variance-reports.test.ts), so the contract is checked
+ * where a mistake would be made — in the code that builds the answer — not on every request.
+ */
+export const plainJsonResponse = {
+  serializerCompiler: () => (data: unknown) => JSON.stringify(data),
+} as const;

@@ -7,6 +7,7 @@
 import ExcelJS from 'exceljs';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { FilteredReport, Report } from '../../src/http/routes/variance-reports.js';
 import { csvCell, MAX_EXPORT_ROWS } from '../../src/variances/reports.js';
 import type { FoundVariance, VarianceType } from '../../src/variances/types.js';
 import { TEST_DATABASES } from '../helpers/database.js';
@@ -285,6 +286,26 @@ describe.each(TEST_DATABASES)('variance report endpoints on %s', (kind) => {
           'total_variances',
         ].sort(),
       );
+    });
+
+    // These reports skip the zod pass when answering (plainJsonResponse, src/http/schemas.ts):
+    // here every answer is held to its response schema, unknown keys included (parse strips
+    // them, so the parsed value would differ from the body).
+    it('every report answer conforms to its response schema exactly', async () => {
+      await seedToday();
+      for (const url of ['/api/variance-report/latest', '/api/variance-report/latest?include_resolved=true', `/api/variance-report/${TEST_TODAY}`, `/api/variance-report/${YESTERDAY}?include_resolved=true`]) {
+        const res = await get(url);
+        expect(res.statusCode, url).toBe(200);
+        expect(res.headers['content-type'], url).toMatch(/^application\/json/);
+        expect(Report.parse(res.json()), url).toEqual(res.json());
+      }
+      for (const url of ['/api/variance-report/filtered', '/api/variance-report/filtered?type=MISSING_NINJA', '/api/variance-report/filtered?organization=Unknown']) {
+        const res = await get(url);
+        expect(res.statusCode, url).toBe(200);
+        expect(FilteredReport.parse(res.json()), url).toEqual(res.json());
+      }
+      const bad = await get('/api/variance-report/filtered?type=NOPE');
+      expect([bad.statusCode, bad.json().code]).toEqual([400, 'HUB_ERR_VALIDATION']);
     });
 
     it('narrows to a type and an organization key ("Unknown" for none)', async () => {

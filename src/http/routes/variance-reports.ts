@@ -24,7 +24,7 @@ import {
   type ExportFilter,
 } from '../../variances/reports.js';
 import { VARIANCE_TYPES } from '../../variances/types.js';
-import { ErrorBody, optionalText } from '../schemas.js';
+import { ErrorBody, optionalText, plainJsonResponse } from '../schemas.js';
 import { ListQuery } from './variances.js';
 
 /** Longest trends range (days): a year of daily counts is the most a chart needs. */
@@ -74,7 +74,7 @@ const Block = z.object({
 
 const blockShape = Object.fromEntries(Object.values(DASHBOARD_KEYS).map((k) => [k, Block])) as Record<(typeof DASHBOARD_KEYS)[keyof typeof DASHBOARD_KEYS], typeof Block>;
 
-const Report = z.object({
+export const Report = z.object({
   report_date: z.string(),
   data_status: z.object({ status: z.enum(['current', 'stale_data', 'historical']), message: z.string(), latest_date: z.string() }),
   summary: z.object({
@@ -116,7 +116,7 @@ const filteredBlockShape = Object.fromEntries(
   Object.values(DASHBOARD_KEYS).map((k) => [k, k === DASHBOARD_KEYS.DUPLICATE_TL || k === DASHBOARD_KEYS.DUPLICATE_NINJA ? FilteredList : FilteredByOrganization]),
 ) as Record<(typeof DASHBOARD_KEYS)[keyof typeof DASHBOARD_KEYS], typeof FilteredList | typeof FilteredByOrganization>;
 
-const FilteredReport = z.object({
+export const FilteredReport = z.object({
   analysis_date: z.string().describe('The latest checked day'),
   total_devices: z.object({ ninja: z.number().int(), threatlocker: z.number().int() }).describe("Each vendor's device rows of that day"),
   total_variances: z.number().int(),
@@ -179,6 +179,7 @@ export function varianceReportRoutes(deps: Deps): FastifyPluginAsync {
     app.get(
       '/variance-report/latest',
       {
+        ...plainJsonResponse,
         schema: {
           summary: 'The variance report of the latest checked day (upstream-compatible shape)',
           tags,
@@ -197,6 +198,7 @@ export function varianceReportRoutes(deps: Deps): FastifyPluginAsync {
     app.get(
       '/variance-report/filtered',
       {
+        ...plainJsonResponse,
         schema: {
           summary: "Open variances of the latest checked day in the dashboard's blocks, with priority actions (upstream-compatible shape)",
           tags,
@@ -215,6 +217,7 @@ export function varianceReportRoutes(deps: Deps): FastifyPluginAsync {
     app.get(
       '/variance-report/:date',
       {
+        ...plainJsonResponse,
         schema: {
           summary: 'The variance report of a checked day: the variances its check found, with the status they had after it',
           tags,
