@@ -3069,6 +3069,242 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/variance-report/filtered": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Open variances of the latest checked day in the dashboard's blocks, with priority actions (upstream-compatible shape) */
+        get: {
+            parameters: {
+                query?: {
+                    type?: "MISSING_NINJA" | "MISSING_THREATLOCKER" | "DUPLICATE_TL" | "DUPLICATE_NINJA" | "SPARE_MISMATCH" | "DISPLAY_NAME_MISMATCH" | "SITE_MISMATCH";
+                    /** @description An organization key as the report groups by ("Unknown": variances without one) */
+                    organization?: string | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description The latest checked day */
+                            analysis_date: string;
+                            /** @description Each vendor's device rows of that day */
+                            total_devices: {
+                                ninja: number;
+                                threatlocker: number;
+                            };
+                            total_variances: number;
+                            data_status: {
+                                /** @enum {string} */
+                                status: "current" | "stale_data";
+                                message: string;
+                                latest_date: string;
+                            };
+                            /** @enum {string} */
+                            status: "current" | "stale_data";
+                            missing_in_ninja: {
+                                total_count: number;
+                                /** @description Organization ("Unknown" when none) → its variances */
+                                by_organization: {
+                                    [key: string]: ({
+                                        /** @description The variance */
+                                        id: number;
+                                        hostname: string;
+                                        /** @description The check's evidence, with `devices` (the devices concerned) */
+                                        details: {
+                                            [key: string]: unknown;
+                                        };
+                                        /** @description What to do (the variance hint) */
+                                        action: string;
+                                        /** @description The variance's organization, "Unknown" when none */
+                                        organization: string;
+                                        first_seen: string;
+                                    } & {
+                                        [key: string]: unknown;
+                                    })[];
+                                };
+                            };
+                            missing_in_threatlocker: {
+                                total_count: number;
+                                /** @description Organization ("Unknown" when none) → its variances */
+                                by_organization: {
+                                    [key: string]: ({
+                                        /** @description The variance */
+                                        id: number;
+                                        hostname: string;
+                                        /** @description The check's evidence, with `devices` (the devices concerned) */
+                                        details: {
+                                            [key: string]: unknown;
+                                        };
+                                        /** @description What to do (the variance hint) */
+                                        action: string;
+                                        /** @description The variance's organization, "Unknown" when none */
+                                        organization: string;
+                                        first_seen: string;
+                                    } & {
+                                        [key: string]: unknown;
+                                    })[];
+                                };
+                            };
+                            threatlocker_duplicates: {
+                                total_count: number;
+                                devices: ({
+                                    /** @description The variance */
+                                    id: number;
+                                    hostname: string;
+                                    /** @description The check's evidence, with `devices` (the devices concerned) */
+                                    details: {
+                                        [key: string]: unknown;
+                                    };
+                                    /** @description What to do (the variance hint) */
+                                    action: string;
+                                    /** @description The variance's organization, "Unknown" when none */
+                                    organization: string;
+                                    first_seen: string;
+                                } & {
+                                    [key: string]: unknown;
+                                })[];
+                            };
+                            ninja_duplicates: {
+                                total_count: number;
+                                devices: ({
+                                    /** @description The variance */
+                                    id: number;
+                                    hostname: string;
+                                    /** @description The check's evidence, with `devices` (the devices concerned) */
+                                    details: {
+                                        [key: string]: unknown;
+                                    };
+                                    /** @description What to do (the variance hint) */
+                                    action: string;
+                                    /** @description The variance's organization, "Unknown" when none */
+                                    organization: string;
+                                    first_seen: string;
+                                } & {
+                                    [key: string]: unknown;
+                                })[];
+                            };
+                            devices_that_should_not_have_threatlocker: {
+                                total_count: number;
+                                /** @description Organization ("Unknown" when none) → its variances */
+                                by_organization: {
+                                    [key: string]: ({
+                                        /** @description The variance */
+                                        id: number;
+                                        hostname: string;
+                                        /** @description The check's evidence, with `devices` (the devices concerned) */
+                                        details: {
+                                            [key: string]: unknown;
+                                        };
+                                        /** @description What to do (the variance hint) */
+                                        action: string;
+                                        /** @description The variance's organization, "Unknown" when none */
+                                        organization: string;
+                                        first_seen: string;
+                                    } & {
+                                        [key: string]: unknown;
+                                    })[];
+                                };
+                            };
+                            display_name_mismatches: {
+                                total_count: number;
+                                /** @description Organization ("Unknown" when none) → its variances */
+                                by_organization: {
+                                    [key: string]: ({
+                                        /** @description The variance */
+                                        id: number;
+                                        hostname: string;
+                                        /** @description The check's evidence, with `devices` (the devices concerned) */
+                                        details: {
+                                            [key: string]: unknown;
+                                        };
+                                        /** @description What to do (the variance hint) */
+                                        action: string;
+                                        /** @description The variance's organization, "Unknown" when none */
+                                        organization: string;
+                                        first_seen: string;
+                                    } & {
+                                        [key: string]: unknown;
+                                    })[];
+                                };
+                            };
+                            actionable_insights: {
+                                /** @description Past upstream's thresholds: DISPLAY_NAME_MISMATCH > 50, MISSING_NINJA > 20 */
+                                priority_actions: string[];
+                                /** @description Open variances per type (types with none are absent) */
+                                summary: {
+                                    [key: string]: number;
+                                };
+                            };
+                            collection_info: {
+                                ninja_collected: string | null;
+                                threatlocker_collected: string | null;
+                                last_collection: string;
+                                /** @enum {string} */
+                                data_freshness: "current" | "stale";
+                            };
+                            data_quality: {
+                                total_exceptions: number;
+                                exception_types: string[];
+                                /** @description Organization keys among them ("Unknown" counts as one) */
+                                organizations_affected: number;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description What went wrong, in words */
+                            error: string;
+                            /** @description Stable HUB_ERR_* code (docs/api.md#error-codes) */
+                            code: string;
+                            /** @description The input field at fault, for 400s */
+                            field?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description What went wrong, in words */
+                            error: string;
+                            /** @description Stable HUB_ERR_* code (docs/api.md#error-codes) */
+                            code: string;
+                            /** @description The input field at fault, for 400s */
+                            field?: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/variance-report/{date}": {
         parameters: {
             query?: never;
@@ -3544,6 +3780,83 @@ export interface paths {
                     };
                     content: {
                         "text/csv": {
+                            /** @description What went wrong, in words */
+                            error: string;
+                            /** @description Stable HUB_ERR_* code (docs/api.md#error-codes) */
+                            code: string;
+                            /** @description The input field at fault, for 400s */
+                            field?: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/variances/export/xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The same rows as /api/variances/export/csv (same filter) as an Excel workbook, at most 20000 rows */
+        get: {
+            parameters: {
+                query?: {
+                    status?: "open" | "resolved" | "accepted" | "all";
+                    type?: "MISSING_NINJA" | "MISSING_THREATLOCKER" | "DUPLICATE_TL" | "DUPLICATE_NINJA" | "SPARE_MISMATCH" | "DISPLAY_NAME_MISMATCH" | "SITE_MISMATCH";
+                    organization?: string | null;
+                    hostname?: string | null;
+                    /** @description Part of the hostname or of any device display name, any letter case (% and _ literal) */
+                    q?: string | null;
+                    sort?: "id" | "type" | "hostname" | "organization" | "first_seen" | "last_seen";
+                    order?: "desc" | "asc";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description XLSX: one sheet "Variances", a bold frozen header row with an auto filter; every cell text or a number */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                            /** @description What went wrong, in words */
+                            error: string;
+                            /** @description Stable HUB_ERR_* code (docs/api.md#error-codes) */
+                            code: string;
+                            /** @description The input field at fault, for 400s */
+                            field?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
                             /** @description What went wrong, in words */
                             error: string;
                             /** @description Stable HUB_ERR_* code (docs/api.md#error-codes) */
