@@ -150,7 +150,8 @@ export function Organizations() {
                       <span className={`how how-${p.how}`}>{HOW_TEXT[p.how]}</span>
                     </td>
                     <td>{p.created_by ? `${p.created_by}, ${formatTime(p.created_at)}` : '—'}</td>
-                    <td className="actions">
+                    <td>
+                      <div className="actions">
                       {p.how !== 'automatic' && (
                         <button type="button" onClick={act('unlink')} disabled={pending !== null} aria-busy={busy}>
                           Unlink
@@ -161,6 +162,7 @@ export function Organizations() {
                           Never link
                         </button>
                       )}
+                      </div>
                     </td>
                   </tr>
                 );
@@ -203,7 +205,8 @@ function UnmappedRow({
     <tr data-side={side} data-organization={name}>
       <td>{TOOL[side]}</td>
       <th scope="row">{name}</th>
-      <td className="actions">
+      <td>
+        <div className="actions">
         <label htmlFor={selectId} className="visually-hidden">
           {TOOL[other]} organization for {name}
         </label>
@@ -221,6 +224,7 @@ function UnmappedRow({
         <button type="button" onClick={() => onAction(action('never'))} disabled={pending !== null || !choice}>
           Never link
         </button>
+        </div>
       </td>
     </tr>
   );
