@@ -40,6 +40,8 @@ export interface Security {
   readonly verifier: KeyVerifier;
   readonly audit: AuditWriter;
   readonly openMode: boolean;
+  /** Every route under /api and /metrics with its scope, as registered (the tests' route table). */
+  readonly routes: { readonly method: string; readonly url: string; readonly scope: RouteScope }[];
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -75,22 +77,24 @@ function presentedKey(req: FastifyRequest): string | undefined {
 
 /** The hub's own origin as the browser sees it (scheme per trust proxy, Host header). */
 function ownOrigin(req: FastifyRequest): string {
-  return `${req.protocol}://${req.host}`;
+  return originOf(`${req.protocol}://${req.host}`);
+}
+
+/** `scheme://host[:port]` as a browser writes it (default ports dropped), or '' when not a URL. */
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return '';
+  }
 }
 
 /** A cookie-authenticated change must come from the hub's own pages (CSRF defence). */
 function sameOrigin(req: FastifyRequest): boolean {
   const origin = req.headers.origin;
-  if (typeof origin === 'string' && origin !== 'null') return origin === ownOrigin(req);
+  if (typeof origin === 'string' && origin !== 'null') return originOf(origin) === ownOrigin(req);
   const referer = req.headers.referer;
-  if (typeof referer === 'string') {
-    try {
-      return new URL(referer).origin === ownOrigin(req);
-    } catch {
-      return false;
-    }
-  }
-  return false;
+  return typeof referer === 'string' && originOf(referer) === ownOrigin(req);
 }
 
 /** What a mutating request acted on, for the audit log: `device:…`, `variance:…`, `run:…`, `key:…`. */
@@ -129,18 +133,17 @@ export async function registerSecurity(app: FastifyInstance, deps: Deps): Promis
   const audit = new AuditWriter(deps.db, (err, entry) =>
     deps.logger.error({ err, requestId: entry.request_id, route: entry.route, status: entry.status_code }, 'audit log write failed'),
   );
-  const security: Security = { verifier, audit, openMode };
+  const security: Security = { verifier, audit, openMode, routes: [] };
   app.decorate('security', security);
   app.decorateRequest('principal', null);
 
   // A new route without a declared scope is a start-up error, not an open door.
   app.addHook('onRoute', (route) => {
     if (!needsScope(route.url)) return;
-    if (route.config?.scope === undefined && isDocsRoute(route.url)) {
-      route.config = { ...route.config, scope: 'public' };
-      return;
-    }
-    if (route.config?.scope === undefined) throw new Error(`route ${String(route.method)} ${route.url} declares no scope (config.scope)`);
+    if (route.config?.scope === undefined && isDocsRoute(route.url)) route.config = { ...route.config, scope: 'public' };
+    const scope = route.config?.scope;
+    if (scope === undefined) throw new Error(`route ${String(route.method)} ${route.url} declares no scope (config.scope)`);
+    for (const method of [route.method].flat()) security.routes.push({ method, url: route.url, scope });
   });
 
   await app.register(fastifyCookie);
