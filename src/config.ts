@@ -361,7 +361,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }),
     security: Object.freeze({
       // Unset AUTH_MODE is only possible on loopback (refused above otherwise): open.
-      authMode: (e.AUTH_MODE ?? 'open') as SecurityConfig['authMode'],
+      authMode: e.AUTH_MODE === 'required' ? 'required' : 'open',
       authModeExplicit: e.AUTH_MODE !== undefined,
       loopback: isLoopbackHost(e.HOST),
       metricsOpen: e.METRICS_OPEN,

@@ -102,12 +102,12 @@ function targetOf(req: FastifyRequest): string | null {
   const url = req.routeOptions.url ?? '';
   const params = (req.params ?? {}) as Record<string, unknown>;
   const body = (req.body !== null && typeof req.body === 'object' ? req.body : {}) as Record<string, unknown>;
-  const id = params.id;
-  if (id !== undefined && id !== null) {
-    if (url.startsWith('/api/variances/') || url.startsWith('/api/exceptions/')) return `variance:${String(id)}`;
-    if (url.startsWith('/api/keys/')) return `key:${String(id)}`;
-    if (url.startsWith('/api/collectors/')) return `run:${String(id)}`;
-    return String(id);
+  const id = typeof params.id === 'string' || typeof params.id === 'number' ? String(params.id) : undefined;
+  if (id !== undefined) {
+    if (url.startsWith('/api/variances/') || url.startsWith('/api/exceptions/')) return `variance:${id}`;
+    if (url.startsWith('/api/keys/')) return `key:${id}`;
+    if (url.startsWith('/api/collectors/')) return `run:${id}`;
+    return id;
   }
   if (url.startsWith('/api/threatlocker/') || url === '/api/exceptions/mark-fixed-by-hostname') {
     const device = body.computer_id ?? body.hostname;

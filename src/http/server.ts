@@ -165,9 +165,13 @@ export async function buildServer(deps: Deps, options: ServerOptions = {}): Prom
     connectionTimeout: syncDeadlineMs + IDLE_MARGIN_MS,
     clientErrorHandler,
     // Bad percent-encoding and over-long parameters are found by the router, before any route.
-    frameworkErrors: (err, _req, reply: FastifyReply) => {
+    // (They bypass the hooks, so the request id is added here.)
+    frameworkErrors: (err, req, reply: FastifyReply) => {
       const mapped = fastifyErrorReply(err) ?? { code: 'HUB_ERR_VALIDATION' as const, message: err.message };
-      void reply.code(statusOf(mapped.code)).send(errorBody(mapped.code, mapped.message, mapped.field ? { field: mapped.field } : {}));
+      void reply
+        .code(statusOf(mapped.code))
+        .header('x-request-id', req.id)
+        .send({ request_id: req.id, ...errorBody(mapped.code, mapped.message, mapped.field ? { field: mapped.field } : {}) });
     },
   }).withTypeProvider<ZodTypeProvider>();
   // Node's default (60 s) would outlast the whole-request limit.

@@ -98,8 +98,9 @@ describe.each(TEST_DATABASES)('authentication on %s', (kind) => {
     await h.app.inject({ method: 'DELETE', url: `/api/keys/${keyIds.read}`, headers: bearer(keys.admin) });
     const revoked = await h.app.inject({ method: 'GET', url: '/api/status', headers: bearer(keys.read) });
     const strip = (r: { statusCode: number; json: () => Record<string, unknown> }) => {
-      const { request_id: _ignored, ...rest } = r.json();
-      return { status: r.statusCode, ...rest };
+      const body = r.json();
+      delete body.request_id;
+      return { status: r.statusCode, ...body };
     };
     expect(strip(unknown)).toEqual({ status: 401, code: 'HUB_ERR_UNAUTHENTICATED', error: 'The API key is not valid' });
     for (const r of [malformed, wrongSecret, revoked]) expect(strip(r)).toEqual(strip(unknown));
@@ -117,7 +118,7 @@ describe.each(TEST_DATABASES)('authentication on %s', (kind) => {
     expect(key).toMatch(/^ih_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/);
     expect(info.last_used_at).toBeNull();
     const stored = await h.deps.db.selectFrom('api_key').selectAll().where('id', '=', info.id).executeTakeFirstOrThrow();
-    expect(JSON.stringify(stored)).not.toContain(key.split('_')[2]);
+    expect(JSON.stringify(stored)).not.toContain(key.slice(16));
     const listed = await h.app.inject({ method: 'GET', url: '/api/keys', headers: bearer(keys.admin) });
     expect(listed.body).not.toContain(key);
 
@@ -169,7 +170,7 @@ describe.each(TEST_DATABASES)('authentication on %s', (kind) => {
       { key: 'anonymous', key_id: null, route: '/api/status', target: null, outcome: 'denied', status: 401 },
     ]);
     const text = JSON.stringify(rows);
-    for (const k of Object.values(keys)) expect(text).not.toContain(k.split('_')[2]);
+    for (const k of Object.values(keys)) expect(text).not.toContain(k.slice(16));
 
     const page1 = await h.app.inject({ method: 'GET', url: '/api/audit?limit=2', headers: bearer(keys.admin) });
     const p1 = page1.json<{ entries: { route: string; status_code: number }[]; next_cursor: string }>();
