@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * inventory-hub — serve | migrate | collect | retention | check | sync-device.
+ * inventory-hub — serve | migrate | collect | retention | check | sync-device | keys.
  * Every command calls the same library functions the HTTP API uses.
  */
 import { hostname } from 'node:os';
@@ -25,6 +25,7 @@ import { runVarianceCheck } from './variances/run.js';
 import { VARIANCE_TYPES } from './variances/types.js';
 import { DEFAULT_UPDATED_BY, syncThreatLockerDevice } from './sync/sync-device.js';
 import { VERSION } from './version.js';
+import { countUsableKeys, createApiKey, listApiKeys, parseScopes, revokeApiKey } from './auth/keys.js';
 
 /**
  * The exit code of a one-shot command. Kept here and applied with process.exit() at the end,
@@ -49,8 +50,10 @@ function configOrExit(): Config {
  * the data directory is held by another process, or the database belongs to the other mode
  * (demo vs real vendors). The messages say what to do.
  */
+class StartRefused extends Error {}
+
 function isRefusal(err: unknown): err is Error {
-  return err instanceof DataDirectoryLockedError || (err instanceof HubError && err.code === 'HUB_ERR_DATABASE_MODE');
+  return err instanceof StartRefused || err instanceof DataDirectoryLockedError || (err instanceof HubError && err.code === 'HUB_ERR_DATABASE_MODE');
 }
 
 function describeDatabase(config: Config): string {
@@ -80,6 +83,16 @@ async function serve(): Promise<void> {
       );
     }
     if (demo) await fillDemoDay(deps);
+    // AUTH_MODE=required with no usable key would lock everyone out: refuse, saying what to do.
+    if (config.security.authMode === 'required' && (await countUsableKeys(deps.db, deps.clock.now())) === 0) {
+      throw new StartRefused(
+        'AUTH_MODE=required but there is no usable API key: create one with ' +
+          '`inventory-hub keys create --name NAME --scope read,operate,admin`, then start again',
+      );
+    }
+    if (config.security.authMode === 'open' && !config.security.loopback) {
+      logger.warn({ host: config.host }, `AUTH_MODE=open on ${config.host}: anyone who can reach this address can use the whole API`);
+    }
     const app = await buildServer(deps);
     const address = await app.listen({ port: config.port, host: config.host });
     const banner = startupBanner({
@@ -89,6 +102,7 @@ async function serve(): Promise<void> {
       threatlocker: deps.threatlocker !== undefined,
       ninja: deps.ninja !== undefined,
       database: { kind: deps.database.kind, location: deps.database.location, url: config.databaseUrl },
+      authMode: config.security.authMode,
     });
     logger.info({ url: address, docs: `${address}/api/docs`, metrics: `${address}/metrics`, version: VERSION }, banner);
     const scheduler = config.collectors.schedulerEnabled ? hubSchedule(deps, `${hostname()}:${process.pid}`) : undefined;
@@ -303,6 +317,68 @@ async function checkCommand(opts: { date?: string }): Promise<void> {
   }
 }
 
+/** `keys create|list|revoke`: the same functions as the admin API (src/auth/keys.ts). */
+async function withDatabase<T>(fn: (db: Deps['db'], now: Date) => Promise<T>): Promise<T> {
+  const config = configOrExit();
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    await migrateToLatest(database.db);
+    return await fn(database.db, systemClock(config.timeZone).now());
+  } finally {
+    await database.close();
+  }
+}
+
+async function keysCreate(opts: { name: string; scope: string; expires?: string }): Promise<void> {
+  let scopes;
+  let expiresAt: Date | null = null;
+  try {
+    scopes = parseScopes(opts.scope);
+    if (opts.expires !== undefined) {
+      expiresAt = new Date(/^\d{4}-\d{2}-\d{2}$/.test(opts.expires) ? `${opts.expires}T23:59:59Z` : opts.expires);
+      if (Number.isNaN(expiresAt.getTime())) throw new HubError('HUB_ERR_VALIDATION', '--expires must be a date (YYYY-MM-DD) or an RFC 3339 date-time');
+    }
+  } catch (err) {
+    if (!(err instanceof HubError)) throw err;
+    process.stderr.write(`keys create: ${err.message}\n`);
+    exitCode = 2;
+    return;
+  }
+  const created = await withDatabase(async (db, now) => {
+    try {
+      return await createApiKey(db, { name: opts.name, scopes, expiresAt }, now);
+    } catch (err) {
+      if (!(err instanceof HubError) || err.status >= 500) throw err;
+      process.stderr.write(`keys create: ${err.message}\n`);
+      exitCode = 2;
+      return undefined;
+    }
+  });
+  if (!created) return;
+  const i = created.info;
+  process.stderr.write(`Created key ${i.id} "${i.name}" (${i.scopes.join(',')}${i.expires_at ? `, expires ${i.expires_at}` : ''}). It is shown once; store it now:\n`);
+  process.stdout.write(`${created.key}\n`);
+}
+
+async function keysList(): Promise<void> {
+  const keys = await withDatabase((db) => listApiKeys(db));
+  if (keys.length === 0) process.stdout.write('No API keys.\n');
+  for (const k of keys) {
+    const state = k.revoked_at ? `revoked ${k.revoked_at}` : k.expires_at ? `expires ${k.expires_at}` : 'active';
+    process.stdout.write(`${k.id}  ${k.name}  ${k.scopes.join(',')}  created ${k.created_at}  last used ${k.last_used_at ?? 'never'}  ${state}\n`);
+  }
+}
+
+async function keysRevoke(id: string): Promise<void> {
+  const revoked = await withDatabase((db, now) => revokeApiKey(db, id, now));
+  if (!revoked) {
+    process.stderr.write(`keys revoke: no API key ${id}\n`);
+    exitCode = 2;
+    return;
+  }
+  process.stdout.write(`Revoked ${revoked.id} "${revoked.name}" (running hubs refuse it within seconds).\n`);
+}
+
 function calendarDate(value: string): string {
   if (!isCalendarDate(value)) throw new InvalidArgumentError('must be a date (YYYY-MM-DD)');
   return value;
@@ -347,6 +423,17 @@ program
   .option('--hostname <name>', 'hostname (short or FQDN)', nonEmpty)
   .option('--updated-by <who>', 'recorded in the sync log', DEFAULT_UPDATED_BY)
   .action(syncDevice);
+
+const keys = program.command('keys').description('API keys: create, list, revoke');
+keys
+  .command('create')
+  .description('create an API key (printed once on stdout; only its hash is stored)')
+  .requiredOption('--name <name>', 'who or what uses it (recorded as updated_by and in the audit log)', nonEmpty)
+  .requiredOption('--scope <scopes>', 'comma-separated: read, operate, admin')
+  .option('--expires <date>', 'last day (YYYY-MM-DD, UTC end of day) or an RFC 3339 date-time')
+  .action(keysCreate);
+keys.command('list').description('list API keys (never the keys themselves)').action(keysList);
+keys.command('revoke').description('revoke an API key by id').argument('<id>', 'the key id (ih_<id>_…)').action(keysRevoke);
 
 try {
   await program.parseAsync(process.argv);

@@ -48,6 +48,26 @@ export interface VarianceConfig {
   readonly spareAllowedLocations: readonly string[];
 }
 
+/** Who may call the API (docs/api.md, "Authentication"). */
+export interface SecurityConfig {
+  /** `required`: every route but the public ones needs a key or session; `open`: anyone may call. */
+  readonly authMode: 'required' | 'open';
+  /** AUTH_MODE was set (not derived from HOST): an explicit `open` off loopback is warned about at every start. */
+  readonly authModeExplicit: boolean;
+  /** HOST is a loopback address (127.0.0.0/8, ::1, localhost). */
+  readonly loopback: boolean;
+  /** GET /metrics without a key (METRICS_OPEN=true). */
+  readonly metricsOpen: boolean;
+  /** Requests a minute per key (per client address in open mode) on every limited route … */
+  readonly rateLimitPerMin: number;
+  /** … and on sync-device and update-name, which call the vendor. */
+  readonly rateLimitSyncPerMin: number;
+  /** Origins allowed by CORS; empty: CORS off (no Access-Control-* headers). */
+  readonly corsOrigins: readonly string[];
+  /** Fastify's trustProxy: false, true, a hop count, or addresses/CIDRs of the proxies. */
+  readonly trustProxy: boolean | number | readonly string[];
+}
+
 export interface Config {
   readonly port: number;
   readonly host: string;
@@ -76,6 +96,7 @@ export interface Config {
   readonly syncDeadlineMs: number;
   readonly collectors: CollectorConfig;
   readonly variances: VarianceConfig;
+  readonly security: SecurityConfig;
 }
 
 export class ConfigError extends Error {
@@ -120,6 +141,23 @@ export function isValidTimeZone(zone: string): boolean {
   } catch {
     return false;
   }
+}
+
+const booleanVar = (name: string, fallback: boolean) =>
+  optionalString.transform((v, ctx) => {
+    if (v === undefined) return fallback;
+    const b = ({ true: true, false: false, '1': true, '0': false, yes: true, no: false } as Record<string, boolean>)[v.toLowerCase()];
+    if (b === undefined) {
+      ctx.addIssue({ code: 'custom', message: `${name} must be true or false, got "${v}"` });
+      return z.NEVER;
+    }
+    return b;
+  });
+
+/** 127.0.0.0/8, ::1 (also written as an IPv4-mapped address) and `localhost`. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^(::ffff:)?127(\.\d{1,3}){3}$/.test(h);
 }
 
 const envSchema = z.object({
@@ -174,6 +212,35 @@ const envSchema = z.object({
   COLLECTOR_HEARTBEAT_SECONDS: intInRange('COLLECTOR_HEARTBEAT_SECONDS', 1, 3600, 5),
   COLLECTOR_STALE_SECONDS: intInRange('COLLECTOR_STALE_SECONDS', 10, 86_400, 120),
   VARIANCE_STALE_DAYS: intInRange('VARIANCE_STALE_DAYS', 1, 3650, 30),
+  AUTH_MODE: optionalString.refine((v) => v === undefined || v === 'required' || v === 'open', 'AUTH_MODE must be required or open'),
+  METRICS_OPEN: booleanVar('METRICS_OPEN', false),
+  RATE_LIMIT_PER_MIN: intInRange('RATE_LIMIT_PER_MIN', 1, 1_000_000, 600),
+  RATE_LIMIT_SYNC_PER_MIN: intInRange('RATE_LIMIT_SYNC_PER_MIN', 1, 1_000_000, 60),
+  CORS_ORIGINS: optionalString.transform((v, ctx) => {
+    const list = v === undefined ? [] : [...new Set(v.split(',').map((s) => s.trim()).filter((s) => s !== ''))];
+    for (const o of list) {
+      let ok = false;
+      try {
+        const u = new URL(o);
+        ok = ['http:', 'https:'].includes(u.protocol) && u.origin === o.replace(/\/$/, '');
+      } catch {
+        ok = false;
+      }
+      if (!ok) ctx.addIssue({ code: 'custom', message: `CORS_ORIGINS must list origins such as https://portal.example.com (scheme, host, port only), got "${o}"` });
+    }
+    return list.map((o) => o.replace(/\/$/, ''));
+  }),
+  TRUST_PROXY: optionalString.transform((v, ctx): boolean | number | string[] => {
+    if (v === undefined || v.toLowerCase() === 'false') return false;
+    if (v.toLowerCase() === 'true') return true;
+    if (/^\d+$/.test(v)) return Number(v);
+    const list = v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    if (list.length === 0 || list.some((s) => !/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(s) && !['loopback', 'linklocal', 'uniquelocal'].includes(s))) {
+      ctx.addIssue({ code: 'custom', message: `TRUST_PROXY must be true, false, a hop count, or proxy addresses/CIDRs separated by commas, got "${v}"` });
+      return z.NEVER;
+    }
+    return list;
+  }),
   // Location names may hold spaces ("ES Spare"); commas separate them, blanks are dropped.
   VARIANCE_SPARE_ALLOWED_LOCATIONS: optionalString.transform((v) =>
     v === undefined ? [] : [...new Set(v.split(',').map((s) => s.trim()).filter((s) => s !== ''))],
@@ -231,6 +298,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         problems.push(`${name} must be a cron expression such as "10 2 * * *", got "${expr}"`);
       }
     }
+    // Off loopback the API must be protected, or left open on purpose (docs/operations.md).
+    if (d.AUTH_MODE === undefined && !isLoopbackHost(d.HOST)) {
+      problems.push(
+        `HOST ${d.HOST} is not a loopback address: set AUTH_MODE=required (and create a key: inventory-hub keys create) ` +
+          'or AUTH_MODE=open to leave the API open on purpose',
+      );
+    }
     if (d.COLLECTOR_STALE_SECONDS <= d.COLLECTOR_HEARTBEAT_SECONDS * 2) {
       problems.push('COLLECTOR_STALE_SECONDS must be more than twice COLLECTOR_HEARTBEAT_SECONDS');
     }
@@ -284,6 +358,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     variances: Object.freeze({
       staleDays: e.VARIANCE_STALE_DAYS,
       spareAllowedLocations: Object.freeze(e.VARIANCE_SPARE_ALLOWED_LOCATIONS),
+    }),
+    security: Object.freeze({
+      // Unset AUTH_MODE is only possible on loopback (refused above otherwise): open.
+      authMode: e.AUTH_MODE === 'required' ? 'required' : 'open',
+      authModeExplicit: e.AUTH_MODE !== undefined,
+      loopback: isLoopbackHost(e.HOST),
+      metricsOpen: e.METRICS_OPEN,
+      rateLimitPerMin: e.RATE_LIMIT_PER_MIN,
+      rateLimitSyncPerMin: e.RATE_LIMIT_SYNC_PER_MIN,
+      corsOrigins: Object.freeze(e.CORS_ORIGINS),
+      trustProxy: Array.isArray(e.TRUST_PROXY) ? Object.freeze(e.TRUST_PROXY) : e.TRUST_PROXY,
     }),
   });
 }

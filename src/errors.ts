@@ -33,6 +33,10 @@ export const ERROR_CODES = {
   HUB_ERR_ORGANIZATION_LINK_NOT_FOUND: { status: 404, meaning: 'No organization link for that pair of organizations.' },
   HUB_ERR_DATABASE: { status: 503, meaning: 'The database failed or cannot be reached; any change was rolled back.' },
   HUB_ERR_SHUTTING_DOWN: { status: 503, meaning: 'The hub is shutting down and takes no new requests; try again (another instance, or this one after its restart).' },
+  HUB_ERR_UNAUTHENTICATED: { status: 401, meaning: 'No API key or session was given, or it is unknown, revoked or expired.' },
+  HUB_ERR_FORBIDDEN: { status: 403, meaning: "The key lacks the route's scope (named in `scope`), or a cookie-authenticated change came from another origin." },
+  HUB_ERR_RATE_LIMITED: { status: 429, meaning: 'Too many requests from this key (or address); wait the Retry-After seconds.' },
+  HUB_ERR_KEY_NOT_FOUND: { status: 404, meaning: 'No API key with that id.' },
   HUB_ERR_INTERNAL: { status: 500, meaning: 'An unexpected error; see the server log.' },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 

@@ -1,6 +1,6 @@
 /**
  * The start-up banner: what a person starting `inventory-hub serve` needs to know, in plain
- * words — where to click, which vendors, which database, and that the API has no keys yet.
+ * words — where to click, which vendors, which database, and whether the API needs a key.
  */
 import type { DatabaseKind } from './db/database.js';
 
@@ -13,6 +13,8 @@ export interface BannerFacts {
   readonly threatlocker: boolean;
   readonly ninja: boolean;
   readonly database: { readonly kind: DatabaseKind; readonly location: string; readonly url?: string | undefined };
+  /** AUTH_MODE as resolved (default open: only on a loopback address). */
+  readonly authMode?: 'required' | 'open';
 }
 
 /** PostgreSQL by host and database name (never user or password); the embedded one by directory. */
@@ -48,6 +50,8 @@ export function startupBanner(f: BannerFacts): string {
     `metrics: ${f.address}/metrics`,
     vendors,
     `database: ${describeDatabaseForPeople(f.database)}`,
-    'the API is open (no keys): keep it on a private network or behind a proxy that checks who calls',
+    f.authMode === 'required'
+      ? 'the API requires a key (AUTH_MODE=required): send Authorization: Bearer <key>'
+      : 'the API is open (AUTH_MODE=open, no key needed): keep it on this machine or a private network; see docs/operations.md to require keys',
   ].join(' | ');
 }

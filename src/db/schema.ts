@@ -118,6 +118,8 @@ export interface DeviceSyncLogTable {
   duration_ms: number;
   /** Order in which writes were applied (device_write_seq, migration 0004); history sorts by it. */
   write_seq: Generated<string>;
+  /** The API key the request used (migration 0011); null in open mode and from the CLI. */
+  api_key_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export const JOB_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
@@ -260,6 +262,8 @@ export interface VarianceEventTable {
   snapshot_date: string | null;
   run_id: number | null;
   details: ColumnType<unknown, string | null, string | null>;
+  /** The API key the action was taken with (migration 0011); null for checks, open mode, the CLI. */
+  api_key_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** A variance a check found on a snapshot date, with its status after that check. */
@@ -285,7 +289,49 @@ export interface OrganizationLinkTable {
   created_at: Timestamp;
 }
 
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+
+export const API_SCOPES = ['read', 'operate', 'admin'] as const;
+export type ApiScope = (typeof API_SCOPES)[number];
+
+export interface ApiKeyTable {
+  id: string;
+  name: string;
+  scopes: ApiScope[];
+  /** SHA-256 (hex) of the whole key. */
+  hash: string;
+  created_at: Timestamp;
+  last_used_at: NullableTimestamp;
+  expires_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+}
+
+export interface ApiSessionTable {
+  /** SHA-256 (hex) of the cookie's value. */
+  hash: string;
+  key_id: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  ended_at: NullableTimestamp;
+}
+
+export interface AuditLogTable {
+  id: Generated<string>;
+  at: Timestamp;
+  request_id: string;
+  key_id: string | null;
+  key_name: string;
+  method: string;
+  route: string;
+  target: string | null;
+  outcome: string;
+  status_code: number;
+}
+
 export interface DB {
+  api_key: ApiKeyTable;
+  api_session: ApiSessionTable;
+  audit_log: AuditLogTable;
   vendor: VendorTable;
   device_identity: DeviceIdentityTable;
   device_snapshot: DeviceSnapshotTable;

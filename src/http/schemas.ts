@@ -8,6 +8,8 @@ export const ErrorBody = z.object({
   error: z.string().describe('What went wrong, in words'),
   code: z.string().describe('Stable HUB_ERR_* code (docs/api.md#error-codes)'),
   field: z.string().optional().describe('The input field at fault, for 400s'),
+  scope: z.string().optional().describe('The scope the route needs, for 403 HUB_ERR_FORBIDDEN'),
+  request_id: z.string().optional().describe('The request id (also the X-Request-Id header); quote it when reporting a problem'),
 });
 
 /** A request body: a JSON object (anything else is named as such in the 400). */

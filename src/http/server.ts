@@ -29,6 +29,8 @@ import { varianceReportRoutes } from './routes/variance-reports.js';
 import { varianceRoutes } from './routes/variances.js';
 import { findUnsafeText } from './schemas.js';
 import { registerWeb, type PageFallback, type WebOptions } from './web.js';
+import { authRoutes } from './routes/auth.js';
+import { registerSecurity, requestIdOf } from './security.js';
 
 /** The route label of requests no route matched (404s, URLs the router refused). */
 export const UNMATCHED_ROUTE = 'unmatched';
@@ -127,6 +129,10 @@ class OneLinePerRequest extends LogController {
   }
 }
 
+function trustProxyOption(v: boolean | number | readonly string[]): boolean | string[] {
+  return Array.isArray(v) ? [...(v as readonly string[])] : (v as boolean);
+}
+
 export interface ServerOptions {
   /** Where the built dashboard is (tests point it at a fixture); see `web.ts`. */
   readonly web?: WebOptions;
@@ -145,6 +151,13 @@ export async function buildServer(deps: Deps, options: ServerOptions = {}): Prom
     // answered by the hook below in the hub's error shape (Fastify's own 503 has no code).
     return503OnClosing: false,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // X-Request-Id: accepted when plain, else generated; in every log line and error body.
+    genReqId: requestIdOf,
+    requestIdHeader: false,
+    requestIdLogLabel: 'reqId',
+    // Behind a reverse proxy (TRUST_PROXY): client address and scheme from X-Forwarded-*.
+    // (A hop count is accepted by Fastify, but its types omit it.)
+    trustProxy: trustProxyOption(deps.config.security.trustProxy),
     // A slow or stalled client cannot hold a connection: the whole request must arrive in time,
     // and a connection silent for longer than the longest answer (a sync at its deadline) is
     // closed. Syncs answer by their own deadline (SYNC_DEADLINE_MS), well within that.
@@ -152,9 +165,13 @@ export async function buildServer(deps: Deps, options: ServerOptions = {}): Prom
     connectionTimeout: syncDeadlineMs + IDLE_MARGIN_MS,
     clientErrorHandler,
     // Bad percent-encoding and over-long parameters are found by the router, before any route.
-    frameworkErrors: (err, _req, reply: FastifyReply) => {
+    // (They bypass the hooks, so the request id is added here.)
+    frameworkErrors: (err, req, reply: FastifyReply) => {
       const mapped = fastifyErrorReply(err) ?? { code: 'HUB_ERR_VALIDATION' as const, message: err.message };
-      void reply.code(statusOf(mapped.code)).send(errorBody(mapped.code, mapped.message, mapped.field ? { field: mapped.field } : {}));
+      void reply
+        .code(statusOf(mapped.code))
+        .header('x-request-id', req.id)
+        .send({ request_id: req.id, ...errorBody(mapped.code, mapped.message, mapped.field ? { field: mapped.field } : {}) });
     },
   }).withTypeProvider<ZodTypeProvider>();
   // Node's default (60 s) would outlast the whole-request limit.
@@ -246,6 +263,9 @@ export async function buildServer(deps: Deps, options: ServerOptions = {}): Prom
     reply.code(404).send(errorBody('HUB_ERR_ROUTE_NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}`));
   });
 
+  // Before any route: every route is checked for its scope as it is added.
+  await registerSecurity(app, deps);
+
   await app.register(fastifySwagger, {
     openapi: {
       info: {
@@ -258,8 +278,8 @@ export async function buildServer(deps: Deps, options: ServerOptions = {}): Prom
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/api/docs' });
 
-  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  // The one place /metrics is registered (open for now; see routes/metrics.ts).
+  app.get('/api/openapi.json', { config: { scope: 'public' }, schema: { hide: true } }, async () => app.swagger());
+  // The one place /metrics is registered (scope `read` unless METRICS_OPEN; see routes/metrics.ts).
   await app.register(metricsRoutes(deps));
   await app.register(healthRoutes(deps), { prefix: '/api' });
   await app.register(threatlockerRoutes(deps), { prefix: '/api/threatlocker' });
@@ -270,6 +290,7 @@ export async function buildServer(deps: Deps, options: ServerOptions = {}): Prom
   await app.register(varianceReportRoutes(deps), { prefix: '/api' });
   await app.register(exceptionRoutes(deps), { prefix: '/api/exceptions' });
   await app.register(deviceRoutes(deps), { prefix: '/api/devices' });
+  await app.register(authRoutes(deps), { prefix: '/api' });
   // Last: the dashboard answers what no API route does (outside /api).
   dashboardPage = await registerWeb(app, options.web);
   return app;

@@ -116,6 +116,8 @@ export async function resolveComputer(client: SyncVendor, ref: DeviceRef, attemp
 export interface SyncLimits extends CallOptions {
   /** The deadline as a duration (for messages), e.g. SYNC_DEADLINE_MS. */
   readonly budgetMs?: number | undefined;
+  /** The API key the request used, recorded in the sync log beside `updated_by` (null: open mode, the CLI). */
+  readonly apiKeyId?: string | null | undefined;
 }
 
 /** One attempt in progress: what was asked, by whom, since when, and how far it got. */
@@ -222,6 +224,7 @@ export async function storeComputer(
       snapshot_date: date,
       display_name: device.attributes.display_name,
       updated_by: attempt.updatedBy,
+      api_key_id: attempt.limits.apiKeyId ?? null,
       outcome: 'success',
       ...(renamedFrom !== undefined ? { previous_display_name: renamedFrom } : {}),
       elapsed_ms: elapsed(attempt),
@@ -282,6 +285,7 @@ async function recordFailure(
       requested_computer_id: attempt.ref.computerId ?? null,
       requested_hostname: attempt.ref.hostname ?? null,
       updated_by: attempt.updatedBy,
+      api_key_id: attempt.limits.apiKeyId ?? null,
       outcome: fields.outcome,
       error_code: fields.code,
       error_message: attempt.operation === 'rename' ? `${attempt.stage}: ${fields.message}` : fields.message,

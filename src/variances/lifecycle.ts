@@ -478,10 +478,14 @@ export interface AcceptInput {
   /** Last day (YYYY-MM-DD, inclusive) the acceptance holds; must be after today. */
   readonly until: string;
   readonly by: string;
+  /** The API key the request used, recorded beside `by` (null: open mode, the CLI). */
+  readonly apiKeyId?: string | null | undefined;
 }
 
 export interface ResolveInput {
   readonly by: string;
+  /** The API key the request used, recorded beside `by` (null: open mode, the CLI). */
+  readonly apiKeyId?: string | null | undefined;
   readonly note?: string | null | undefined;
   /** Recorded on the event (e.g. what was changed to fix it: update_type, old and new values). */
   readonly details?: Readonly<Record<string, unknown>> | undefined;
@@ -489,6 +493,8 @@ export interface ResolveInput {
 
 export interface ReopenInput {
   readonly by: string;
+  /** The API key the request used, recorded beside `by` (null: open mode, the CLI). */
+  readonly apiKeyId?: string | null | undefined;
 }
 
 /** Which statuses each action may start from. */
@@ -515,14 +521,14 @@ async function recordPersonEvent(
   tx: Transaction<DB>,
   id: number,
   kind: VarianceEventKind,
-  actor: string,
+  who: { readonly by: string; readonly apiKeyId?: string | null | undefined },
   now: Date,
   note: string | null,
   details: Record<string, unknown> | null,
 ): Promise<void> {
   await tx
     .insertInto('variance_event')
-    .values({ variance_id: id, at: now, kind, actor, note, snapshot_date: null, run_id: null, details: details === null ? null : JSON.stringify(details) })
+    .values({ variance_id: id, at: now, kind, actor: who.by, api_key_id: who.apiKeyId ?? null, note, snapshot_date: null, run_id: null, details: details === null ? null : JSON.stringify(details) })
     .execute();
 }
 
@@ -560,7 +566,7 @@ export async function acceptVariance(tx: Transaction<DB>, id: number, input: Acc
     .where('id', '=', id)
     .returningAll()
     .executeTakeFirstOrThrow();
-  await recordPersonEvent(tx, id, 'accepted', input.by, now, input.reason, {
+  await recordPersonEvent(tx, id, 'accepted', input, now, input.reason, {
     until: input.until,
     ...(v.status === 'accepted' ? { previous: { accepted_until: v.accepted_until, accepted_reason: v.accepted_reason, accepted_by: v.accepted_by } } : {}),
   });
@@ -582,7 +588,7 @@ export async function resolveVariance(tx: Transaction<DB>, id: number, input: Re
     .returningAll()
     .executeTakeFirstOrThrow();
   const details = { ...(v.status === 'accepted' ? { previous_status: 'accepted' } : {}), ...input.details };
-  await recordPersonEvent(tx, id, 'resolved', input.by, now, input.note ?? null, Object.keys(details).length > 0 ? details : null);
+  await recordPersonEvent(tx, id, 'resolved', input, now, input.note ?? null, Object.keys(details).length > 0 ? details : null);
   return updated;
 }
 
@@ -599,7 +605,7 @@ export async function reopenVariance(tx: Transaction<DB>, id: number, input: Reo
     .where('id', '=', id)
     .returningAll()
     .executeTakeFirstOrThrow();
-  await recordPersonEvent(tx, id, 'reopened', input.by, now, null, { previous_status: v.status });
+  await recordPersonEvent(tx, id, 'reopened', input, now, null, { previous_status: v.status });
   return updated;
 }
 

@@ -46,7 +46,7 @@ export async function openTestDatabase(kind: DatabaseKind): Promise<TestDatabase
     async truncate() {
       await sql`TRUNCATE device_sync_log, device_snapshot, snapshot_day, device_identity, job_runs, job_batches,
                          collector_staging, schedule_claims, vendor_token, hub_database, variance_event, variance_observation,
-                         variance, variance_run, organization_link RESTART IDENTITY CASCADE`.execute(database.db);
+                         variance, variance_run, organization_link, audit_log, api_session, api_key RESTART IDENTITY CASCADE`.execute(database.db);
       // Each vendor-day is a table of its own (migration 0004): a clean slate has none.
       const { rows } = await sql<{ name: string }>`
         SELECT relname AS name FROM pg_class

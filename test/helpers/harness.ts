@@ -60,7 +60,14 @@ export async function createHarness(
   const logLines: string[] = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) });
   // Fast heartbeats so run-tracking tests do not wait; everything else at its defaults.
-  const config = loadConfig({ COLLECTOR_HEARTBEAT_SECONDS: '1', COLLECTOR_STALE_SECONDS: '30', ...options.env });
+  // Rate limits out of the way (tests fire many requests from one address); tests of the limits set their own.
+  const config = loadConfig({
+    COLLECTOR_HEARTBEAT_SECONDS: '1',
+    COLLECTOR_STALE_SECONDS: '30',
+    RATE_LIMIT_PER_MIN: '1000000',
+    RATE_LIMIT_SYNC_PER_MIN: '1000000',
+    ...options.env,
+  });
   const deps = await createDeps(config, {
     clock,
     logger,
@@ -93,6 +100,7 @@ export async function createHarness(
     logLines,
     async reset() {
       await deps.runs.idle(); // a run still writing would race the truncate
+      await app.security.audit.idle();
       await database.truncate();
       fake.admin.reset();
       ninja?.admin.reset();

@@ -81,14 +81,14 @@ describe.each(TEST_DATABASES)('server on %s', (kind) => {
     await closed;
     expect(answers.map((a) => /^HTTP\/1\.1 (\d{3})/.exec(a)?.[1])).toEqual(['200', '503']);
     const refused = parseRaw(answers[1] ?? '');
-    expect(refused.body).toEqual({ error: 'The hub is shutting down; try again shortly', code: 'HUB_ERR_SHUTTING_DOWN' });
+    expect(refused.body).toEqual({ error: 'The hub is shutting down; try again shortly', code: 'HUB_ERR_SHUTTING_DOWN', request_id: expect.any(String) });
     expect(answers[1]).toMatch(/^connection: close$/im);
   });
 
   it('unknown routes answer JSON 404', async () => {
     const res = await h.app.inject({ method: 'GET', url: '/api/nope?x=1' });
     expect(res.statusCode).toBe(404);
-    expect(res.json()).toEqual({ error: 'No route GET /api/nope', code: 'HUB_ERR_ROUTE_NOT_FOUND' });
+    expect(res.json()).toEqual({ error: 'No route GET /api/nope', code: 'HUB_ERR_ROUTE_NOT_FOUND', request_id: expect.any(String) });
   });
 
   it('a wrong method answers JSON too', async () => {
@@ -137,7 +137,7 @@ describe.each(TEST_DATABASES)('server on %s', (kind) => {
       const res = await h.app.inject({ method: 'GET', url });
       expect(res.statusCode).toBe(status);
       expect(res.headers['content-type']).toMatch(/application\/json/);
-      expect(res.json()).toEqual({ error: expect.any(String), code, field });
+      expect(res.json()).toEqual({ error: expect.any(String), code, field, request_id: expect.any(String) });
     });
 
     it('a Content-Length that does not match the body', async () => {
@@ -206,7 +206,7 @@ describe.each(TEST_DATABASES)('server on %s', (kind) => {
           expect({ url, status: res.statusCode, body: res.json() }).toEqual({
             url,
             status: 503,
-            body: { error: 'The database is unavailable; try again later', code: 'HUB_ERR_DATABASE' },
+            body: { error: 'The database is unavailable; try again later', code: 'HUB_ERR_DATABASE', request_id: expect.any(String) },
           });
         }
       } finally {

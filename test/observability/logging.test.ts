@@ -95,7 +95,7 @@ describe('startup banner', () => {
     expect(text).toContain(`API docs: ${address}/api/docs`);
     expect(text).toContain('DEMO MODE');
     expect(text).toContain('the embedded database in /srv/ih/data (DATA_DIR)');
-    expect(text).toContain('the API is open (no keys)');
+    expect(text).toContain('the API is open (AUTH_MODE=open');
   });
 
   it('names real vendors and PostgreSQL by host and database, never the password', () => {

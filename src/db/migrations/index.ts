@@ -9,6 +9,7 @@ import * as m0007 from './0007_staging_keys.js';
 import * as m0008 from './0008_variances.js';
 import * as m0009 from './0009_variance_sync.js';
 import * as m0010 from './0010_variance_devices.js';
+import * as m0011 from './0011_api_keys.js';
 
 /**
  * Every migration, in order. Listed statically (not read from disk) so that the compiled
@@ -25,4 +26,5 @@ export const migrations: Record<string, Migration> = {
   '0008_variances': m0008,
   '0009_variance_sync': m0009,
   '0010_variance_devices': m0010,
+  '0011_api_keys': m0011,
 };

@@ -115,7 +115,7 @@ export function collectorRoutes(deps: Deps): FastifyPluginAsync {
 
     app.post(
       '/run',
-      {
+      { config: { scope: 'operate' }, 
         schema: {
           summary: 'Start collectors in the background; answers at once with the batch and job ids',
           tags,
@@ -172,7 +172,7 @@ export function collectorRoutes(deps: Deps): FastifyPluginAsync {
 
     app.get(
       '/runs/batch/:id',
-      { schema: { summary: 'One batch with its jobs', tags, params: IdParam('batch'), response: { 200: Batch, 404: ErrorBody } } },
+      { config: { scope: 'read' },  schema: { summary: 'One batch with its jobs', tags, params: IdParam('batch'), response: { 200: Batch, 404: ErrorBody } } },
       async (req, reply) => {
         const batch = await getBatch(deps.db, req.params.id, deps.clock);
         if (!batch) return reply.code(404).send({ error: 'Batch not found', code: 'HUB_ERR_RUN_NOT_FOUND' });
@@ -182,7 +182,7 @@ export function collectorRoutes(deps: Deps): FastifyPluginAsync {
 
     app.get(
       '/runs/job/:id',
-      { schema: { summary: 'One job', tags, params: IdParam('job'), response: { 200: Job, 404: ErrorBody } } },
+      { config: { scope: 'read' },  schema: { summary: 'One job', tags, params: IdParam('job'), response: { 200: Job, 404: ErrorBody } } },
       async (req, reply) => {
         const job = await getJob(deps.db, req.params.id);
         if (!job) return reply.code(404).send({ error: 'Job not found', code: 'HUB_ERR_RUN_NOT_FOUND' });
@@ -192,7 +192,7 @@ export function collectorRoutes(deps: Deps): FastifyPluginAsync {
 
     app.post(
       '/runs/job/:id/cancel',
-      {
+      { config: { scope: 'operate' }, 
         schema: {
           summary: 'Ask a queued or running job to stop; the previous data stays as it was',
           tags,
@@ -212,7 +212,7 @@ export function collectorRoutes(deps: Deps): FastifyPluginAsync {
 
     app.get(
       '/runs/latest',
-      {
+      { config: { scope: 'read' }, 
         schema: {
           summary: "Each collector's active run, or its newest finished one",
           tags,
@@ -239,7 +239,7 @@ export function collectorRoutes(deps: Deps): FastifyPluginAsync {
 
     app.get(
       '/history',
-      {
+      { config: { scope: 'read' }, 
         schema: {
           summary: 'Collector runs, newest first',
           tags,
@@ -267,7 +267,7 @@ export function collectorRoutes(deps: Deps): FastifyPluginAsync {
     });
     app.get(
       '/status',
-      { schema: { summary: 'Whether each collector is running, idle or not configured', tags, response: { 200: z.object({ ninja: CollectorState, threatlocker: CollectorState }) } } },
+      { config: { scope: 'read' },  schema: { summary: 'Whether each collector is running, idle or not configured', tags, response: { 200: z.object({ ninja: CollectorState, threatlocker: CollectorState }) } } },
       async () => {
         const configured = new Set(COLLECTORS.filter((c) => deps.runs.configured(c)));
         const states = await collectorStatus(deps.db, configured);
@@ -281,7 +281,7 @@ export function collectorRoutes(deps: Deps): FastifyPluginAsync {
 
     app.get(
       '/progress',
-      {
+      { config: { scope: 'read' }, 
         schema: {
           summary: 'Runs in progress with pages and devices fetched, percent and heartbeat age',
           tags,

@@ -88,7 +88,7 @@ export function exceptionRoutes(deps: Deps): FastifyPluginAsync {
 
     app.get(
       '/',
-      {
+      { config: { scope: 'read' }, 
         schema: {
           summary: 'Exceptions (variances), most recently found first, offset-paged',
           tags,
@@ -116,7 +116,7 @@ export function exceptionRoutes(deps: Deps): FastifyPluginAsync {
 
     app.get(
       '/count',
-      {
+      { config: { scope: 'read' }, 
         schema: {
           summary: 'Open exceptions of a type (they persist until resolved; not limited to one calendar day)',
           tags,
@@ -137,7 +137,7 @@ export function exceptionRoutes(deps: Deps): FastifyPluginAsync {
 
     app.get(
       '/status-summary',
-      {
+      { config: { scope: 'read' }, 
         schema: {
           summary: 'Exceptions by status and type, the latest check by type, and the last 20 things people did',
           tags,
@@ -170,7 +170,7 @@ export function exceptionRoutes(deps: Deps): FastifyPluginAsync {
 
     app.post(
       '/:id/resolve',
-      {
+      { config: { scope: 'operate' }, 
         schema: {
           summary: "Resolve an exception (a person's resolve of the variance; the next check reopens it if still found)",
           tags,
@@ -182,7 +182,7 @@ export function exceptionRoutes(deps: Deps): FastifyPluginAsync {
       async (req) => {
         const row = await deps.db
           .transaction()
-          .execute((tx) => resolveVariance(tx, req.params.id, { by: req.body.resolved_by, note: req.body.notes }, deps.clock));
+          .execute((tx) => resolveVariance(tx, req.params.id, { by: req.body.resolved_by, note: req.body.notes, apiKeyId: req.principal?.keyId ?? null }, deps.clock));
         return {
           success: true as const,
           message: 'Exception resolved',
@@ -198,7 +198,7 @@ export function exceptionRoutes(deps: Deps): FastifyPluginAsync {
 
     app.post(
       '/:id/mark-manually-fixed',
-      {
+      { config: { scope: 'operate' }, 
         schema: {
           summary: 'Mark an exception manually fixed: resolved by a person, with what was changed recorded on the event',
           tags,
@@ -211,7 +211,7 @@ export function exceptionRoutes(deps: Deps): FastifyPluginAsync {
         const b = req.body;
         const row = await deps.db
           .transaction()
-          .execute((tx) => resolveVariance(tx, req.params.id, { by: b.updated_by, note: b.notes, details: fixDetails(b) }, deps.clock));
+          .execute((tx) => resolveVariance(tx, req.params.id, { by: b.updated_by, note: b.notes, details: fixDetails(b), apiKeyId: req.principal?.keyId ?? null }, deps.clock));
         return {
           success: true as const,
           message: 'Exception marked as manually fixed',
@@ -227,7 +227,7 @@ export function exceptionRoutes(deps: Deps): FastifyPluginAsync {
 
     app.post(
       '/mark-fixed-by-hostname',
-      {
+      { config: { scope: 'operate' }, 
         schema: {
           summary: 'Mark every open or accepted exception of a type for a hostname (any letter case) manually fixed',
           tags,
@@ -257,7 +257,7 @@ export function exceptionRoutes(deps: Deps): FastifyPluginAsync {
         const result = await deps.db.transaction().execute(async (tx) => {
           const rows = await variancesByHostname(tx, b.hostname, b.type);
           const actionable = rows.filter((r) => r.status !== 'resolved');
-          for (const r of actionable) await resolveVariance(tx, r.id, { by: b.updated_by, note: b.notes, details: fixDetails(b) }, deps.clock);
+          for (const r of actionable) await resolveVariance(tx, r.id, { by: b.updated_by, note: b.notes, details: fixDetails(b), apiKeyId: req.principal?.keyId ?? null }, deps.clock);
           return { rows, actionable };
         });
         if (result.rows.length === 0) {
@@ -301,7 +301,7 @@ export function exceptionRoutes(deps: Deps): FastifyPluginAsync {
 
     app.post(
       '/bulk-update',
-      {
+      { config: { scope: 'operate' }, 
         schema: {
           summary: 'Resolve (mark_manually_fixed, resolve) or reopen (reset_status) many exceptions; one result per id, in one transaction',
           tags,
@@ -333,7 +333,7 @@ export function exceptionRoutes(deps: Deps): FastifyPluginAsync {
         const b = req.body;
         const input =
           b.action === 'reset_status'
-            ? { action: 'reopen' as const, by: b.updated_by }
+            ? { action: 'reopen' as const, by: b.updated_by, apiKeyId: req.principal?.keyId ?? null }
             : {
                 action: 'resolve' as const,
                 by: b.updated_by,

@@ -38,7 +38,7 @@ export function healthRoutes(deps: Deps): FastifyPluginAsync {
   return async (instance) => {
     instance.withTypeProvider<ZodTypeProvider>().get(
       '/health',
-      { schema: { summary: 'Liveness and database reachability', tags: ['health'], response: { 200: HealthBody, 503: HealthBody } } },
+      { config: { scope: 'public' },  schema: { summary: 'Liveness and database reachability', tags: ['health'], response: { 200: HealthBody, 503: HealthBody } } },
       async (_req, reply) => {
         const problem = await probeDatabase(deps);
         const base = { timestamp: deps.clock.now().toISOString(), version: VERSION };

@@ -95,19 +95,19 @@ export function organizationRoutes(deps: Deps): FastifyPluginAsync {
 
     app.get(
       '/mapping',
-      { schema: { summary: "Both tools' organizations, how they are paired, and the unpaired ones", tags, response: { 200: Mapping } } },
+      { config: { scope: 'read' },  schema: { summary: "Both tools' organizations, how they are paired, and the unpaired ones", tags, response: { 200: Mapping } } },
       async () => organizationMapping(deps.db, deps.vendorIds),
     );
 
     app.get(
       '/coverage',
-      { schema: { summary: 'Per customer: devices in each tool, matched pairs, open variances', tags, response: { 200: Coverage } } },
+      { config: { scope: 'read' },  schema: { summary: 'Per customer: devices in each tool, matched pairs, open variances', tags, response: { 200: Coverage } } },
       async () => organizationCoverage(deps.db, deps.vendorIds),
     );
 
     app.put(
       '/links',
-      {
+      { config: { scope: 'admin' }, 
         schema: {
           summary: 'Create the link of a pair of organizations, or change its kind',
           tags,
@@ -128,7 +128,7 @@ export function organizationRoutes(deps: Deps): FastifyPluginAsync {
 
     app.delete(
       '/links',
-      {
+      { config: { scope: 'admin' }, 
         schema: {
           summary: 'Remove the link of a pair of organizations',
           tags,

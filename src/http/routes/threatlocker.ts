@@ -2,7 +2,7 @@
  * ThreatLocker device routes: sync-device (the specification's contract), update-name and
  * sync-history. Routes parse, call one use case, map the result to a status, and return.
  */
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { checkRunDeps, threatlockerDeps, type Deps } from '../../app.js';
@@ -19,12 +19,13 @@ const computerIdField = optionalText('computer_id', 64).refine((v) => v === unde
   error: 'computer_id must be a ThreatLocker computer id (a GUID)',
 });
 const hostnameField = optionalText('hostname', 255);
-const updatedByField = optionalText('updated_by', 255).transform((v) => v ?? DEFAULT_UPDATED_BY);
+// Absent: the API key's name when one is used, else DEFAULT_UPDATED_BY (see `updatedByOf`).
+const updatedByField = optionalText('updated_by', 255);
 
 const SyncDeviceBody = bodyObject({
   computer_id: computerIdField.describe('ThreatLocker computerId (GUID); preferred'),
   hostname: hostnameField.describe('Hostname (short or FQDN, any case); used when computer_id is absent or unknown'),
-  updated_by: updatedByField.describe('Who triggered the sync (default "dashboard_user")'),
+  updated_by: updatedByField.describe('Who triggered the sync (default: the API key\'s name, or "dashboard_user" without a key)'),
 }).describe('Either computer_id or hostname is required');
 
 const UpdateNameBody = bodyObject({
@@ -185,6 +186,11 @@ function requestLimits(reply: FastifyReply, deadlineMs: number): SyncLimits {
   return { signal: controller.signal, deadline: Date.now() + deadlineMs, budgetMs: deadlineMs };
 }
 
+/** The body's `updated_by` as given; else the key's name; else the historical default. */
+function updatedByOf(req: FastifyRequest, given: string | undefined): string {
+  return given ?? req.principal?.keyName ?? DEFAULT_UPDATED_BY;
+}
+
 const FAILURE_RESPONSES = { 404: ErrorBody, 422: ErrorBody, 499: ErrorBody, 500: ErrorBody, 503: ErrorBody } as const;
 
 export function threatlockerRoutes(deps: Deps): FastifyPluginAsync {
@@ -193,7 +199,7 @@ export function threatlockerRoutes(deps: Deps): FastifyPluginAsync {
 
     app.post(
       '/sync-device',
-      {
+      { config: { scope: 'operate', rateLimit: { max: deps.config.security.rateLimitSyncPerMin } }, 
         schema: {
           summary: 'Re-read one ThreatLocker computer and replace its snapshot for today',
           tags: ['threatlocker'],
@@ -202,12 +208,13 @@ export function threatlockerRoutes(deps: Deps): FastifyPluginAsync {
         },
       },
       async (req, reply) => {
-        const { computer_id, hostname, updated_by } = req.body;
+        const { computer_id, hostname } = req.body;
+        const updated_by = updatedByOf(req, req.body.updated_by);
         if (!computer_id && !hostname) {
           return reply.code(400).send({ error: 'Either computer_id or hostname is required', code: 'HUB_ERR_VALIDATION' });
         }
         const prefix = 'Failed to sync ThreatLocker device';
-        const limits = requestLimits(reply, deps.config.syncDeadlineMs);
+        const limits = { ...requestLimits(reply, deps.config.syncDeadlineMs), apiKeyId: req.principal?.keyId ?? null };
         const result = await syncThreatLockerDevice(threatlockerDeps(deps), { computerId: computer_id, hostname }, updated_by, limits);
         deps.metrics.syncEnded('sync_device', result.ok ? 'ok' : result.reason);
         if (!result.ok) {
@@ -239,7 +246,7 @@ export function threatlockerRoutes(deps: Deps): FastifyPluginAsync {
 
     app.post(
       '/update-name',
-      {
+      { config: { scope: 'operate', rateLimit: { max: deps.config.security.rateLimitSyncPerMin } }, 
         schema: {
           summary: 'Rename a computer in ThreatLocker, then sync it',
           tags: ['threatlocker'],
@@ -248,11 +255,12 @@ export function threatlockerRoutes(deps: Deps): FastifyPluginAsync {
         },
       },
       async (req, reply) => {
-        const { computer_id, hostname, new_name, updated_by } = req.body;
+        const { computer_id, hostname, new_name } = req.body;
+        const updated_by = updatedByOf(req, req.body.updated_by);
         if (!computer_id && !hostname) {
           return reply.code(400).send({ error: 'Either computer_id or hostname is required', code: 'HUB_ERR_VALIDATION' });
         }
-        const limits = requestLimits(reply, deps.config.syncDeadlineMs);
+        const limits = { ...requestLimits(reply, deps.config.syncDeadlineMs), apiKeyId: req.principal?.keyId ?? null };
         const result = await renameThreatLockerDevice(threatlockerDeps(deps), { computerId: computer_id, hostname }, new_name, updated_by, limits);
         deps.metrics.syncEnded('update_name', result.ok ? 'ok' : result.reason);
         if (!result.ok) {
@@ -286,7 +294,7 @@ export function threatlockerRoutes(deps: Deps): FastifyPluginAsync {
 
     app.get(
       '/sync-history',
-      {
+      { config: { scope: 'read' }, 
         schema: {
           summary: 'Sync and rename attempts, newest first',
           tags: ['threatlocker'],

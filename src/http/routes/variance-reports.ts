@@ -178,7 +178,7 @@ export function varianceReportRoutes(deps: Deps): FastifyPluginAsync {
 
     app.get(
       '/variance-report/latest',
-      {
+      { config: { scope: 'read' }, 
         ...plainJsonResponse,
         schema: {
           summary: 'The variance report of the latest checked day (upstream-compatible shape)',
@@ -197,7 +197,7 @@ export function varianceReportRoutes(deps: Deps): FastifyPluginAsync {
     // Registered before /:date for the reader; the router prefers a static segment anyway.
     app.get(
       '/variance-report/filtered',
-      {
+      { config: { scope: 'read' }, 
         ...plainJsonResponse,
         schema: {
           summary: "Open variances of the latest checked day in the dashboard's blocks, with priority actions (upstream-compatible shape)",
@@ -216,7 +216,7 @@ export function varianceReportRoutes(deps: Deps): FastifyPluginAsync {
 
     app.get(
       '/variance-report/:date',
-      {
+      { config: { scope: 'read' }, 
         ...plainJsonResponse,
         schema: {
           summary: 'The variance report of a checked day: the variances its check found, with the status they had after it',
@@ -231,7 +231,7 @@ export function varianceReportRoutes(deps: Deps): FastifyPluginAsync {
 
     app.get(
       '/variances/available-dates',
-      {
+      { config: { scope: 'read' }, 
         schema: {
           summary: 'Days with a completed variance check, newest first, with device and variance counts',
           tags,
@@ -275,7 +275,7 @@ export function varianceReportRoutes(deps: Deps): FastifyPluginAsync {
 
     app.get(
       '/variances/trends',
-      {
+      { config: { scope: 'read' }, 
         schema: {
           summary: `Variances found per type and day over a range (at most ${MAX_TREND_DAYS} days)`,
           tags,
@@ -310,7 +310,7 @@ export function varianceReportRoutes(deps: Deps): FastifyPluginAsync {
 
     app.get(
       '/variances/export/csv',
-      {
+      { config: { scope: 'read' }, 
         schema: {
           summary: `The variances GET /api/variances filters (status, type, organization, hostname) as a CSV download, at most ${MAX_EXPORT_ROWS} rows`,
           tags,
@@ -336,7 +336,7 @@ export function varianceReportRoutes(deps: Deps): FastifyPluginAsync {
 
     app.get(
       '/variances/export/xlsx',
-      {
+      { config: { scope: 'read' }, 
         schema: {
           summary: `The same rows as /api/variances/export/csv (same filter) as an Excel workbook, at most ${MAX_EXPORT_ROWS} rows`,
           tags,

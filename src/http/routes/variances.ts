@@ -176,7 +176,7 @@ export function varianceRoutes(deps: Deps): FastifyPluginAsync {
 
     app.get(
       '/',
-      {
+      { config: { scope: 'read' }, 
         schema: {
           summary: 'Variances, newest first (or sorted), filtered and paged (keyset cursor)',
           tags,
@@ -196,7 +196,7 @@ export function varianceRoutes(deps: Deps): FastifyPluginAsync {
 
     app.get(
       '/summary',
-      {
+      { config: { scope: 'read' }, 
         schema: {
           summary: 'Open variances by type now, and the change between the last two checked days',
           tags,
@@ -208,7 +208,7 @@ export function varianceRoutes(deps: Deps): FastifyPluginAsync {
 
     app.post(
       '/run',
-      {
+      { config: { scope: 'operate' }, 
         schema: {
           summary: "Check a day's variances now (both vendors must have collected it) and apply the result",
           tags,
@@ -236,7 +236,7 @@ export function varianceRoutes(deps: Deps): FastifyPluginAsync {
 
     app.post(
       '/bulk',
-      {
+      { config: { scope: 'operate' }, 
         schema: {
           summary: 'Accept, resolve or reopen many variances; one result per id, all in one transaction',
           tags,
@@ -248,9 +248,9 @@ export function varianceRoutes(deps: Deps): FastifyPluginAsync {
         const body = req.body;
         const input =
           body.action === 'accept'
-            ? { action: 'accept' as const, reason: body.reason, until: body.until, by: body.accepted_by }
+            ? { action: 'accept' as const, reason: body.reason, until: body.until, by: body.accepted_by, apiKeyId: req.principal?.keyId ?? null }
             : body.action === 'resolve'
-              ? { action: 'resolve' as const, by: body.resolved_by, note: body.note }
+              ? { action: 'resolve' as const, by: body.resolved_by, note: body.note, apiKeyId: req.principal?.keyId ?? null }
               : { action: 'reopen' as const, by: body.reopened_by };
         const results = await deps.db.transaction().execute((tx) => applyBulk(tx, body.ids, input, deps.clock));
         const succeeded = results.filter((r) => r.ok).length;
@@ -260,7 +260,7 @@ export function varianceRoutes(deps: Deps): FastifyPluginAsync {
 
     app.get(
       '/:id',
-      {
+      { config: { scope: 'read' }, 
         schema: {
           summary: 'One variance with its history (oldest event first)',
           tags,
@@ -278,7 +278,7 @@ export function varianceRoutes(deps: Deps): FastifyPluginAsync {
     const actionResponses = { 200: Variance, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
     app.post(
       '/:id/accept',
-      {
+      { config: { scope: 'operate' }, 
         schema: {
           summary: 'Accept an open variance until a day; the first check after that day reopens it if still found',
           tags,
@@ -289,14 +289,14 @@ export function varianceRoutes(deps: Deps): FastifyPluginAsync {
       },
       async (req) => {
         const { reason, until, accepted_by } = req.body;
-        const row = await deps.db.transaction().execute((tx) => acceptVariance(tx, req.params.id, { reason, until, by: accepted_by }, deps.clock));
+        const row = await deps.db.transaction().execute((tx) => acceptVariance(tx, req.params.id, { reason, until, by: accepted_by, apiKeyId: req.principal?.keyId ?? null }, deps.clock));
         return toVarianceItem(row);
       },
     );
 
     app.post(
       '/:id/resolve',
-      {
+      { config: { scope: 'operate' }, 
         schema: {
           summary: 'Mark a variance resolved; the next check reopens it if the data still shows it',
           tags,
@@ -308,18 +308,18 @@ export function varianceRoutes(deps: Deps): FastifyPluginAsync {
       async (req) => {
         const row = await deps.db
           .transaction()
-          .execute((tx) => resolveVariance(tx, req.params.id, { by: req.body.resolved_by, note: req.body.note }, deps.clock));
+          .execute((tx) => resolveVariance(tx, req.params.id, { by: req.body.resolved_by, note: req.body.note, apiKeyId: req.principal?.keyId ?? null }, deps.clock));
         return toVarianceItem(row);
       },
     );
 
     app.post(
       '/:id/reopen',
-      {
+      { config: { scope: 'operate' }, 
         schema: { summary: 'Reopen a resolved variance, or end an acceptance early', tags, params: IdParam, body: ReopenBody, response: actionResponses },
       },
       async (req) => {
-        const row = await deps.db.transaction().execute((tx) => reopenVariance(tx, req.params.id, { by: req.body.reopened_by }, deps.clock));
+        const row = await deps.db.transaction().execute((tx) => reopenVariance(tx, req.params.id, { by: req.body.reopened_by, apiKeyId: req.principal?.keyId ?? null }, deps.clock));
         return toVarianceItem(row);
       },
     );
