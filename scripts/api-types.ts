@@ -26,9 +26,23 @@ export function detachedDeps(): Deps {
       if (key in target) return target[key as keyof typeof target];
       // `then` is probed by await and Promise.resolve; answering undefined keeps this a plain object.
       if (key === 'then' || typeof key === 'symbol') return undefined;
+      // The security hooks keep a handle on the database for later requests; the handle itself
+      // throws as soon as anything is asked of it.
+      if (key === 'db') return untouchable('db');
       throw new Error(`detachedDeps: ${String(key)} is not available (the app was built only to read its routes)`);
     },
   }) as unknown as Deps;
+}
+
+function untouchable(name: string): unknown {
+  return new Proxy(
+    {},
+    {
+      get(_target, key) {
+        throw new Error(`detachedDeps: ${name}.${String(key)} is not available (the app was built only to read its routes)`);
+      },
+    },
+  );
 }
 
 /** The hub's OpenAPI document, as served at GET /api/openapi.json. */

@@ -88,7 +88,7 @@ export interface paths {
                         computer_id?: string | null;
                         /** @description Hostname (short or FQDN, any case); used when computer_id is absent or unknown */
                         hostname?: string | null;
-                        /** @description Who triggered the sync (default "dashboard_user") */
+                        /** @description Who triggered the sync (default: the API key's name, or "dashboard_user" without a key) */
                         updated_by?: string | null;
                     };
                 };
@@ -257,6 +257,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             computer_id?: string | null;
                             hostname?: string | null;
                             stage?: string;
@@ -279,6 +283,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             computer_id?: string | null;
                             hostname?: string | null;
                             stage?: string;
@@ -301,6 +309,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             computer_id?: string | null;
                             hostname?: string | null;
                             stage?: string;
@@ -323,6 +335,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             computer_id?: string | null;
                             hostname?: string | null;
                             stage?: string;
@@ -345,6 +361,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             computer_id?: string | null;
                             hostname?: string | null;
                             stage?: string;
@@ -367,6 +387,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             computer_id?: string | null;
                             hostname?: string | null;
                             stage?: string;
@@ -572,6 +596,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             computer_id?: string | null;
                             hostname?: string | null;
                             stage?: string;
@@ -594,6 +622,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             computer_id?: string | null;
                             hostname?: string | null;
                             stage?: string;
@@ -616,6 +648,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             computer_id?: string | null;
                             hostname?: string | null;
                             stage?: string;
@@ -638,6 +674,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             computer_id?: string | null;
                             hostname?: string | null;
                             stage?: string;
@@ -660,6 +700,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             computer_id?: string | null;
                             hostname?: string | null;
                             stage?: string;
@@ -682,6 +726,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             computer_id?: string | null;
                             hostname?: string | null;
                             stage?: string;
@@ -763,6 +811,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             computer_id?: string | null;
                             hostname?: string | null;
                             stage?: string;
@@ -946,6 +998,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             job_id?: string;
                             job_name?: string;
                             batch_id?: string;
@@ -965,6 +1021,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             job_id?: string;
                             job_name?: string;
                             batch_id?: string;
@@ -1058,6 +1118,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             job_id?: string;
                             job_name?: string;
                             batch_id?: string;
@@ -1139,6 +1203,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             job_id?: string;
                             job_name?: string;
                             batch_id?: string;
@@ -1222,6 +1290,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             job_id?: string;
                             job_name?: string;
                             batch_id?: string;
@@ -1241,6 +1313,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             job_id?: string;
                             job_name?: string;
                             batch_id?: string;
@@ -1327,6 +1403,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             job_id?: string;
                             job_name?: string;
                             batch_id?: string;
@@ -1412,6 +1492,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             job_id?: string;
                             job_name?: string;
                             batch_id?: string;
@@ -1638,6 +1722,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             /** @description The variance concerned */
                             id?: number;
                             /** @description Its status, when that did not allow the action */
@@ -1779,6 +1867,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             /** @description The variance concerned */
                             id?: number;
                             /** @description Its status, when that did not allow the action */
@@ -1804,6 +1896,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             /** @description The variance concerned */
                             id?: number;
                             /** @description Its status, when that did not allow the action */
@@ -1906,6 +2002,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             /** @description The variance concerned */
                             id?: number;
                             /** @description Its status, when that did not allow the action */
@@ -2017,6 +2117,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             /** @description The variance concerned */
                             id?: number;
                             /** @description Its status, when that did not allow the action */
@@ -2042,6 +2146,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             /** @description The variance concerned */
                             id?: number;
                             /** @description Its status, when that did not allow the action */
@@ -2152,6 +2260,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             /** @description The variance concerned */
                             id?: number;
                             /** @description Its status, when that did not allow the action */
@@ -2177,6 +2289,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             /** @description The variance concerned */
                             id?: number;
                             /** @description Its status, when that did not allow the action */
@@ -2202,6 +2318,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             /** @description The variance concerned */
                             id?: number;
                             /** @description Its status, when that did not allow the action */
@@ -2307,6 +2427,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             /** @description The variance concerned */
                             id?: number;
                             /** @description Its status, when that did not allow the action */
@@ -2332,6 +2456,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             /** @description The variance concerned */
                             id?: number;
                             /** @description Its status, when that did not allow the action */
@@ -2357,6 +2485,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             /** @description The variance concerned */
                             id?: number;
                             /** @description Its status, when that did not allow the action */
@@ -2461,6 +2593,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             /** @description The variance concerned */
                             id?: number;
                             /** @description Its status, when that did not allow the action */
@@ -2486,6 +2622,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             /** @description The variance concerned */
                             id?: number;
                             /** @description Its status, when that did not allow the action */
@@ -2511,6 +2651,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             /** @description The variance concerned */
                             id?: number;
                             /** @description Its status, when that did not allow the action */
@@ -2735,6 +2879,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             threatlocker_organization?: string;
                             ninja_organization?: string;
                         };
@@ -2787,6 +2935,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             threatlocker_organization?: string;
                             ninja_organization?: string;
                         };
@@ -2805,6 +2957,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             threatlocker_organization?: string;
                             ninja_organization?: string;
                         };
@@ -3040,6 +3196,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                         };
                     };
                 };
@@ -3056,6 +3216,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                         };
                     };
                 };
@@ -3276,6 +3440,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                         };
                     };
                 };
@@ -3292,6 +3460,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                         };
                     };
                 };
@@ -3530,6 +3702,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                         };
                     };
                 };
@@ -3546,6 +3722,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             date?: string;
                         };
                     };
@@ -3617,6 +3797,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                         };
                     };
                 };
@@ -3709,6 +3893,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                         };
                     };
                 };
@@ -3770,6 +3958,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                         };
                     };
                 };
@@ -3786,6 +3978,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                         };
                     };
                 };
@@ -3847,6 +4043,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                         };
                     };
                 };
@@ -3863,6 +4063,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                         };
                     };
                 };
@@ -3938,6 +4142,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             id?: number;
                             status?: string;
                             success?: boolean;
@@ -4004,6 +4212,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             id?: number;
                             status?: string;
                             success?: boolean;
@@ -4151,6 +4363,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             id?: number;
                             status?: string;
                             success?: boolean;
@@ -4172,6 +4388,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             id?: number;
                             status?: string;
                             success?: boolean;
@@ -4193,6 +4413,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             id?: number;
                             status?: string;
                             success?: boolean;
@@ -4273,6 +4497,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             id?: number;
                             status?: string;
                             success?: boolean;
@@ -4294,6 +4522,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             id?: number;
                             status?: string;
                             success?: boolean;
@@ -4315,6 +4547,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             id?: number;
                             status?: string;
                             success?: boolean;
@@ -4402,6 +4638,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             id?: number;
                             status?: string;
                             success?: boolean;
@@ -4423,6 +4663,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             id?: number;
                             status?: string;
                             success?: boolean;
@@ -4511,6 +4755,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             id?: number;
                             status?: string;
                             success?: boolean;
@@ -4736,6 +4984,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             /** @description The vendor asked for (HUB_ERR_DEVICE_NOT_FOUND) */
                             vendor?: string;
                             /** @description The device key asked for (HUB_ERR_DEVICE_NOT_FOUND) */
@@ -4756,6 +5008,10 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             /** @description The vendor asked for (HUB_ERR_DEVICE_NOT_FOUND) */
                             vendor?: string;
                             /** @description The device key asked for (HUB_ERR_DEVICE_NOT_FOUND) */
@@ -4842,10 +5098,430 @@ export interface paths {
                             code: string;
                             /** @description The input field at fault, for 400s */
                             field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                             /** @description The vendor asked for (HUB_ERR_DEVICE_NOT_FOUND) */
                             vendor?: string;
                             /** @description The device key asked for (HUB_ERR_DEVICE_NOT_FOUND) */
                             device_key?: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every API key (never the keys themselves) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            keys: {
+                                /** @description Not secret: the middle part of the key, ih_<id>_<secret> */
+                                id: string;
+                                name: string;
+                                scopes: ("read" | "operate" | "admin")[];
+                                created_at: string;
+                                last_used_at: string | null;
+                                expires_at: string | null;
+                                revoked_at: string | null;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Create an API key (the key is shown in this answer only) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name: string;
+                        scopes: ("read" | "operate" | "admin")[];
+                        /** Format: date-time */
+                        expires_at?: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Shown once; store it now */
+                            key: string;
+                            info: {
+                                /** @description Not secret: the middle part of the key, ih_<id>_<secret> */
+                                id: string;
+                                name: string;
+                                scopes: ("read" | "operate" | "admin")[];
+                                created_at: string;
+                                last_used_at: string | null;
+                                expires_at: string | null;
+                                revoked_at: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description What went wrong, in words */
+                            error: string;
+                            /** @description Stable HUB_ERR_* code (docs/api.md#error-codes) */
+                            code: string;
+                            /** @description The input field at fault, for 400s */
+                            field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke an API key and end its sessions */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Not secret: the middle part of the key, ih_<id>_<secret> */
+                            id: string;
+                            name: string;
+                            scopes: ("read" | "operate" | "admin")[];
+                            created_at: string;
+                            last_used_at: string | null;
+                            expires_at: string | null;
+                            revoked_at: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description What went wrong, in words */
+                            error: string;
+                            /** @description Stable HUB_ERR_* code (docs/api.md#error-codes) */
+                            code: string;
+                            /** @description The input field at fault, for 400s */
+                            field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description What went wrong, in words */
+                            error: string;
+                            /** @description Stable HUB_ERR_* code (docs/api.md#error-codes) */
+                            code: string;
+                            /** @description The input field at fault, for 400s */
+                            field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who this session (or key) is */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            authenticated: boolean;
+                            /** @enum {string} */
+                            mode: "required" | "open";
+                            key: {
+                                id: string;
+                                name: string;
+                                scopes: ("read" | "operate" | "admin")[];
+                            } | null;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Sign in: exchange a key for a session cookie (the dashboard) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        key: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            authenticated: boolean;
+                            /** @enum {string} */
+                            mode: "required" | "open";
+                            key: {
+                                id: string;
+                                name: string;
+                                scopes: ("read" | "operate" | "admin")[];
+                            } | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description What went wrong, in words */
+                            error: string;
+                            /** @description Stable HUB_ERR_* code (docs/api.md#error-codes) */
+                            code: string;
+                            /** @description The input field at fault, for 400s */
+                            field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description What went wrong, in words */
+                            error: string;
+                            /** @description Stable HUB_ERR_* code (docs/api.md#error-codes) */
+                            code: string;
+                            /** @description The input field at fault, for 400s */
+                            field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
+                        };
+                    };
+                };
+            };
+        };
+        /** Sign out: end the session on the server */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": null;
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The audit log, newest first (keyset-paged: pass next_cursor as cursor) */
+        get: {
+            parameters: {
+                query?: {
+                    since?: string;
+                    /** @description A key id */
+                    key?: string;
+                    /** @description e.g. device:<computer id or hostname>, variance:12, run:<job id>, key:<id> */
+                    target?: string;
+                    limit?: number;
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            entries: {
+                                id: string;
+                                at: string;
+                                request_id: string;
+                                key_id: string | null;
+                                /** @description The key's name; "open" in open mode; "anonymous" for a request without a valid key */
+                                key_name: string;
+                                method: string;
+                                route: string;
+                                target: string | null;
+                                /** @enum {string} */
+                                outcome: "ok" | "failed" | "denied" | "rate_limited";
+                                status_code: number;
+                            }[];
+                            next_cursor: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description What went wrong, in words */
+                            error: string;
+                            /** @description Stable HUB_ERR_* code (docs/api.md#error-codes) */
+                            code: string;
+                            /** @description The input field at fault, for 400s */
+                            field?: string;
+                            /** @description The scope the route needs, for 403 HUB_ERR_FORBIDDEN */
+                            scope?: string;
+                            /** @description The request id (also the X-Request-Id header); quote it when reporting a problem */
+                            request_id?: string;
                         };
                     };
                 };
