@@ -77,6 +77,23 @@ function DisplayNames({ devices }: { readonly devices: readonly VarianceDevice[]
   );
 }
 
+/** The customer; when the two tools file the device under different ones, both. */
+function Customers({ variance: v }: { readonly variance: Variance }) {
+  const tl = deviceOf(v, 'threatlocker')?.organization_name;
+  const ninja = deviceOf(v, 'ninja')?.organization_name;
+  if (!tl || !ninja || tl === ninja) return <>{v.organization ?? '—'}</>;
+  return (
+    <>
+      <div>
+        <span className="vendor-tag">{VENDOR_LABELS.threatlocker}:</span> {tl}
+      </div>
+      <div>
+        <span className="vendor-tag">{VENDOR_LABELS.ninja}:</span> {ninja}
+      </div>
+    </>
+  );
+}
+
 export const VarianceRow = memo(function VarianceRow({ variance: v, today, selected, pending, error, onSelect, onAction }: VarianceRowProps) {
   const hasTl = deviceOf(v, 'threatlocker') !== undefined;
   const ninjaName = ninjaNameFor(v);
@@ -99,7 +116,9 @@ export const VarianceRow = memo(function VarianceRow({ variance: v, today, selec
       <th scope="row" className="hostname">
         {link ? <Link to={link}>{v.hostname}</Link> : v.hostname}
       </th>
-      <td>{v.organization ?? '—'}</td>
+      <td>
+        <Customers variance={v} />
+      </td>
       <td className="display-names">
         <DisplayNames devices={v.devices} />
       </td>
