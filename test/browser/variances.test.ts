@@ -169,15 +169,40 @@ describe('variances page in a browser', { timeout: 90_000 }, () => {
     expect((await tlComputer(computerId)).computerName).toBe(nameBefore);
     // The row still shows what it showed (the error below it aside), buttons enabled again.
     expect((await row(target.id).innerText()).startsWith(before.split('\n').slice(0, 3).join('\n'))).toBe(true);
-    expect(await row(target.id).getByRole('button', { name: 'Use NinjaOne name' }).isEnabled()).toBe(true);
+    expect(await row(target.id).getByRole('button', { name: 'Use NinjaOne name' }).getAttribute('aria-disabled')).toBe('false');
   });
 
   it('"Sync" on a device says what the sync found', async () => {
     const target = (await list({ type: 'SITE_MISMATCH' })).items.find(tlKey) ?? (await list({ type: 'MISSING_NINJA' })).items.find(tlKey)!;
     await page.goto(`/variances?type=${target.type}`);
     await shownIds();
+    // What one sync asks ThreatLocker, for comparison.
+    const lookups = async () =>
+      ((await (await fetch(`${env.threatLockerOrigin}/__admin/requests/count?operation=ComputerGetByAllParameters`)).json()) as { count: number }).count;
+    await fetch(`${env.threatLockerOrigin}/__admin/requests`, { method: 'DELETE' });
+    const direct = await fetch(`${env.baseUrl}/api/threatlocker/sync-device`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ computer_id: tlKey(target), updated_by: 'test' }),
+    });
+    expect(direct.status).toBe(200);
+    const perSync = await lookups();
+    expect(perSync).toBeGreaterThan(0);
+
+    // ThreatLocker answers slowly: the button shows it is busy, and a second click sends nothing.
+    await fetch(`${env.threatLockerOrigin}/__admin/requests`, { method: 'DELETE' });
+    await fetch(`${env.threatLockerOrigin}/__admin/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ kind: 'delay', ms: 800, operation: 'ComputerGetByAllParameters' }),
+    });
     await row(target.id).getByRole('button', { name: 'Sync' }).click();
+    const busy = row(target.id).getByRole('button', { name: 'Syncing…' });
+    expect(await busy.getAttribute('aria-disabled')).toBe('true');
+    // force: Playwright would otherwise wait until the button is enabled again, then click it.
+    await busy.click({ force: true });
     await expect.poll(async () => (await toast().allTextContents()).join('\n'), POLL).toMatch(/^Synced /m);
+    expect(await lookups()).toBe(perSync);
     // Nothing changed in ThreatLocker: the variance stays open, and so does its row.
     expect((await variance(target.id)).status).toBe('open');
     expect(await row(target.id).count()).toBe(1);

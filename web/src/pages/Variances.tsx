@@ -230,7 +230,10 @@ export function Variances() {
       .finally(() => {
         inFlight.current.delete(v.id);
         setRowPending(v.id, null);
-        tableRef.current?.focus({ preventScroll: true });
+        // The row (and the focused button) may have left the list: keep the focus in the table.
+        requestAnimationFrame(() => {
+          if (!document.activeElement || document.activeElement === document.body) tableRef.current?.focus({ preventScroll: true });
+        });
       });
   };
 

@@ -100,7 +100,10 @@ export const VarianceRow = memo(function VarianceRow({ variance: v, today, selec
   const link = devicePath(v);
   const busy = pending !== null;
   const button = (action: RowAction, label: string, hint?: string) => (
-    <button type="button" onClick={() => onAction(v, action)} disabled={busy} aria-busy={pending === action} title={hint}>
+    // aria-disabled, not disabled: a disabled button would drop the keyboard focus mid-request.
+    <button type="button" onClick={() => {
+        if (!busy) onAction(v, action);
+      }} aria-disabled={busy} aria-busy={pending === action} title={hint}>
       {pending === action ? PENDING_LABELS[action] : label}
     </button>
   );
