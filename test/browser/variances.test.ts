@@ -262,6 +262,8 @@ describe('variances page in a browser', { timeout: 90_000 }, () => {
     expect(failed).toMatch(/^Failed/);
     expect(failed).toContain('HUB_ERR_VARIANCE_TRANSITION');
     expect((await variance(three[2]!.id)).resolved_by).toBe('someone else');
+    // The list now follows the hub: that variance is no longer open either.
+    await row(three[2]!.id).waitFor({ state: 'detached' });
     await page.screenshot({ path: join(SCREENSHOT_DIR, 'variances-bulk.png') });
   });
 

@@ -292,6 +292,10 @@ export function Variances() {
         message: r.ok ? `${values.kind === 'accept' ? 'Accepted' : 'Resolved'}` : `${r.error ?? 'Failed'} (${r.code ?? 'unknown code'})`,
       };
     });
+    // A row refused because its status changed meanwhile (someone else acted): show its status now.
+    const stale = answer.results.filter((r) => !r.ok && r.code === 'HUB_ERR_VARIANCE_TRANSITION').map((r) => r.id);
+    const fresh = await Promise.all(stale.map((id) => unwrap(api.GET('/api/variances/{id}', { params: { path: { id } } })).catch(() => null)));
+    for (const v of fresh) if (v) changed.push(v);
     updateList(forKey, (l) => applyChanged(l, changed, forQuery));
     setBulkOutcome({ action: values.kind === 'accept' ? 'Accept' : 'Resolve', results });
     toast.show(`${values.kind === 'accept' ? 'Accept' : 'Resolve'}: ${answer.succeeded} succeeded, ${answer.failed} failed`, answer.failed > 0 ? 'error' : 'success');
