@@ -3,7 +3,8 @@
  *   [--cases threatlocker:100000,ninja:100000] (collect)
  * Suites: sync, collect, status ([--devices 50000] [--days 65], per vendor),
  *   variances ([--devices 100000] per vendor; give --db postgres for the production case),
- *   web (the dashboard's first-load JS + CSS, gzipped).
+ *   web (the dashboard's first-load JS + CSS, gzipped),
+ *   web-variances (the variances page's first row with 10,000 open variances, in Chromium; PostgreSQL).
  * Figures are printed, never asserted.
  */
 import { parseArgs } from 'node:util';
@@ -13,6 +14,7 @@ import { runStatusBench } from './status.js';
 import { runSyncBench } from './sync.js';
 import { runVariancesBench } from './variances.js';
 import { runWebBench } from './web.js';
+import { runWebVariancesBench } from './web-variances.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -56,8 +58,10 @@ for (const suite of suites) {
     await runVariancesBench({ databases, devices: Number(values.devices ?? 100000) });
   } else if (suite === 'web') {
     await runWebBench();
+  } else if (suite === 'web-variances') {
+    await runWebVariancesBench({ variances: 10_000, runs: 5 });
   } else {
-    console.error(`unknown benchmark suite "${suite}" (available: sync, collect, status, variances, web)`);
+    console.error(`unknown benchmark suite "${suite}" (available: sync, collect, status, variances, web, web-variances)`);
     process.exitCode = 2;
   }
 }
