@@ -151,10 +151,10 @@ export async function buildServer(deps: Deps, options: ServerOptions = {}): Prom
     // answered by the hook below in the hub's error shape (Fastify's own 503 has no code).
     return503OnClosing: false,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
-    // X-Request-Id: accepted when plain, else generated; in every log line and error body.
+    // X-Request-Id: accepted when plain, else generated; in every log line (Fastify's default
+    // label, reqId) and error body.
     genReqId: requestIdOf,
     requestIdHeader: false,
-    requestIdLogLabel: 'reqId',
     // Behind a reverse proxy (TRUST_PROXY): client address and scheme from X-Forwarded-*.
     // (A hop count is accepted by Fastify, but its types omit it.)
     trustProxy: trustProxyOption(deps.config.security.trustProxy),
