@@ -1,0 +1,158 @@
+/**
+ * The Overview and Collections pages in Chromium against a real demo hub: every figure shown is
+ * the API's (fetched by the test beside the page), the coverage matrix sorts, the trend chart
+ * draws with its table of figures, and "Start collection" runs a collection to its end, which
+ * the Collections page then lists.
+ */
+import { join } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { paths } from '../../web/src/api/schema.js';
+import { SCREENSHOT_DIR, startDashboardEnv, type DashboardEnv } from './dashboard-env.js';
+
+type Json<P extends keyof paths> = paths[P] extends { get: { responses: { 200: { content: { 'application/json': infer T } } } } } ? T : never;
+type Status = Json<'/api/status'>;
+type Summary = Json<'/api/variances/summary'>;
+type Coverage = Json<'/api/organizations/coverage'>;
+type History = Json<'/api/collectors/history'>;
+
+const number = (n: number) => n.toLocaleString('en-US');
+
+/** The text of each body row of the table with this caption, cell by cell. */
+async function tableRows(page: Page, caption: string): Promise<string[][]> {
+  const table = page.locator('table', { has: page.locator('caption', { hasText: caption }) });
+  await table.locator('tbody tr').first().waitFor();
+  const rows = await table.locator('tbody tr').all();
+  return Promise.all(rows.map(async (row) => (await row.locator('th, td').allTextContents()).map((text) => text.trim())));
+}
+
+describe('overview and collections in a browser', () => {
+  let env: DashboardEnv;
+  let context: BrowserContext | undefined;
+  let started: DashboardEnv | undefined;
+  let page: Page;
+  const get = async <T>(path: string): Promise<T> => {
+    const res = await fetch(`${env.baseUrl}${path}`);
+    expect(res.status, path).toBe(200);
+    return (await res.json()) as T;
+  };
+
+  beforeAll(async () => {
+    env = started = await startDashboardEnv();
+    context = await env.browser.newContext({ baseURL: env.baseUrl, locale: 'en-US', viewport: { width: 1280, height: 900 } });
+    page = await context.newPage();
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    await started?.close();
+  });
+
+  it('shows the vendors and the open variances by type as the API counts them', async () => {
+    const status = await get<Status>('/api/status');
+    const summary = await get<Summary>('/api/variances/summary');
+    expect(status.total_exceptions).toBeGreaterThan(0);
+
+    await page.goto('/');
+    await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
+
+    const vendors = await tableRows(page, 'Collections by vendor');
+    expect(vendors.map((r) => [r[0], r[1], r[3]])).toEqual([
+      ['ThreatLocker', status.vendor_status.ThreatLocker.latest_date, number(status.device_counts.ThreatLocker)],
+      ['NinjaOne', status.vendor_status.Ninja.latest_date, number(status.device_counts.Ninja)],
+    ]);
+
+    const byType = await tableRows(page, 'Open variances by type');
+    expect(byType.map((r) => [r[0], r[1]])).toEqual(summary.types.map((t) => [t.type, number(t.open)]));
+    // The summary's open counts are the status's (which lists only types that have some).
+    for (const t of summary.types) expect(t.open).toBe(status.exception_counts[t.type] ?? 0);
+    // Each type links to its variances.
+    const first = summary.types[0]!;
+    expect(await page.getByRole('link', { name: first.type, exact: true }).getAttribute('href')).toBe(`/variances?type=${first.type}`);
+  });
+
+  it('lists the coverage rows of the API and sorts them by a column', async () => {
+    const coverage = await get<Coverage>('/api/organizations/coverage');
+    expect(coverage.rows.length).toBeGreaterThan(1);
+    await page.goto('/');
+    const caption = 'Coverage by customer';
+    const name = (r: Coverage['rows'][number]) => r.threatlocker_organization ?? r.ninja_organization;
+    const figures = (r: Coverage['rows'][number]) => [number(r.threatlocker_devices), number(r.ninja_devices), r.matched_percent === null ? '—' : `${r.matched_percent.toLocaleString('en-US', { maximumFractionDigits: 1 })} %`, number(r.open_variances)];
+
+    const shown = await tableRows(page, caption);
+    expect(shown).toHaveLength(coverage.rows.length);
+    // The hub's order (by name, no-organization last) is the default.
+    shown.forEach((cells, i) => {
+      const row = coverage.rows[i]!;
+      expect(cells[0]!.startsWith(name(row) ?? 'No organization')).toBe(true);
+      expect(cells.slice(1)).toEqual(figures(row));
+    });
+    // Unmapped customers are rows, said in words.
+    const unmapped = coverage.rows.filter((r) => name(r) !== null && (r.threatlocker_organization === null || r.ninja_organization === null));
+    for (const r of unmapped) expect(shown.find((c) => c[0]!.startsWith(name(r)!))?.[0]).toMatch(/Only in (ThreatLocker|NinjaOne)/);
+
+    const table = page.locator('table', { has: page.locator('caption', { hasText: caption }) });
+    const header = table.locator('th', { hasText: 'ThreatLocker devices' });
+    expect(await header.getAttribute('aria-sort')).toBe('none');
+    await header.getByRole('button').click();
+    expect(await header.getAttribute('aria-sort')).toBe('descending');
+    const expected = [...coverage.rows].sort((a, b) => b.threatlocker_devices - a.threatlocker_devices).map((r) => number(r.threatlocker_devices));
+    expect((await tableRows(page, caption)).map((c) => c[1])).toEqual(expected);
+
+    await header.getByRole('button').click();
+    expect(await header.getAttribute('aria-sort')).toBe('ascending');
+    expect((await tableRows(page, caption)).map((c) => c[1])).toEqual([...expected].reverse());
+    expect(await table.locator('th', { hasText: 'Customer' }).getAttribute('aria-sort')).toBe('none');
+  });
+
+  it('draws the 30-day trend with a table of its figures', async () => {
+    const summary = await get<Summary>('/api/variances/summary');
+    await page.goto('/');
+    const figure = page.locator('figure.trend');
+    await figure.locator('canvas').first().waitFor();
+    const headers = (await figure.locator('table thead th').allTextContents()).map((t) => t.trim());
+    expect(headers).toEqual(['Day', ...summary.types.map((t) => t.type)]);
+    expect(await figure.locator('[role="img"]').getAttribute('aria-label')).toContain('Line chart');
+    // The checked day is a row of the figures, with the summary's latest counts.
+    const row = figure.locator('table tbody tr', { has: page.locator('th', { hasText: summary.snapshot_date! }) });
+    expect((await row.locator('td').allTextContents()).map((t) => t.trim())).toEqual(summary.types.map((t) => number(t.latest)));
+    await page.screenshot({ path: join(SCREENSHOT_DIR, 'overview.png'), fullPage: true });
+  });
+
+  it('starts a collection, shows its progress to the end, and the Collections page lists it', async () => {
+    await page.goto('/');
+    const button = page.getByRole('button', { name: 'Start collection', exact: true });
+    await button.click();
+    const batch = page.locator('.collection-batch');
+    await batch.waitFor();
+    // Two bars, one per vendor, labelled with the vendor's name.
+    expect(await batch.locator('progress').count()).toBe(2);
+    await page.getByLabel('ThreatLocker', { exact: true }).waitFor();
+    await batch.and(page.locator('[data-status="completed"]')).waitFor({ timeout: 60_000 });
+    expect(await batch.locator('progress').evaluateAll((bars) => bars.map((b) => (b as unknown as { value: number }).value))).toEqual([100, 100]);
+    expect(await batch.textContent()).toContain('Completed');
+    // The button is usable again once the run ended.
+    expect(await button.isEnabled()).toBe(true);
+
+    const batchId = await batch.getAttribute('data-batch-id');
+    const history = await get<History>('/api/collectors/history?limit=10');
+    const jobs = history.collection_history.filter((j) => j.batch_id === batchId);
+    expect(jobs.map((j) => j.status)).toEqual(['completed', 'completed']);
+    expect(jobs.every((j) => j.devices_fetched > 0)).toBe(true);
+
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Collections', exact: true }).click();
+    await page.getByRole('heading', { level: 1, name: 'Collections' }).waitFor();
+    const rows = page.locator('table.run-history tbody tr');
+    await rows.first().waitFor();
+    for (const job of jobs) {
+      const cells = (await rows.and(page.locator(`[data-job-id="${job.job_id}"]`)).locator('th, td').allTextContents()).map((t) => t.trim());
+      expect(cells[0]).toBe(job.job_name === 'ninja-collector' ? 'NinjaOne' : 'ThreatLocker');
+      expect(cells[1]).toBe('Completed');
+      expect(cells[2]).toBe(job.snapshot_date);
+      expect(cells[3]).toBe(number(job.devices_fetched));
+      expect(cells[4]).toBe(job.devices_written === null ? '—' : number(job.devices_written));
+    }
+    expect(await rows.count()).toBe(Math.min(history.total_runs, 50));
+    await page.screenshot({ path: join(SCREENSHOT_DIR, 'collections.png'), fullPage: true });
+  });
+});
