@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { paths } from '../../web/src/api/schema.js';
-import { SCREENSHOT_DIR, startDashboardEnv, type DashboardEnv } from './dashboard-env.js';
+import { demoFakeOrigins, SCREENSHOT_DIR, startDashboardEnvWithHub, type DashboardEnvWithHub } from './dashboard-env.js';
 
 type Json<P extends keyof paths> = paths[P] extends { get: { responses: { 200: { content: { 'application/json': infer T } } } } } ? T : never;
 type Status = Json<'/api/status'>;
@@ -27,9 +27,9 @@ async function tableRows(page: Page, caption: string): Promise<string[][]> {
 }
 
 describe('overview and collections in a browser', () => {
-  let env: DashboardEnv;
+  let env: DashboardEnvWithHub;
   let context: BrowserContext | undefined;
-  let started: DashboardEnv | undefined;
+  let started: DashboardEnvWithHub | undefined;
   let page: Page;
   const get = async <T>(path: string): Promise<T> => {
     const res = await fetch(`${env.baseUrl}${path}`);
@@ -38,7 +38,7 @@ describe('overview and collections in a browser', () => {
   };
 
   beforeAll(async () => {
-    env = started = await startDashboardEnv();
+    env = started = await startDashboardEnvWithHub();
     context = await env.browser.newContext({ baseURL: env.baseUrl, locale: 'en-US', viewport: { width: 1280, height: 900 } });
     page = await context.newPage();
   });
@@ -120,6 +120,16 @@ describe('overview and collections in a browser', () => {
   });
 
   it('starts a collection, shows its progress to the end, and the Collections page lists it', async () => {
+    // The demo fleet is collected in about a second: hold ThreatLocker's second page for a few
+    // seconds (the fakes' latency fault) so that the run is seen part-way.
+    const fakes = await demoFakeOrigins(env.hub);
+    const fault = await fetch(`${fakes.threatlocker}/__admin/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ operation: 'ComputerGetByAllParameters', nth: 2, kind: 'delay', ms: 4_000 }),
+    });
+    expect(fault.status).toBe(204);
+
     await page.goto('/');
     const button = page.getByRole('button', { name: 'Start collection', exact: true });
     await button.click();
@@ -127,8 +137,21 @@ describe('overview and collections in a browser', () => {
     await batch.waitFor();
     // Two bars, one per vendor, labelled with the vendor's name.
     expect(await batch.locator('progress').count()).toBe(2);
-    await page.getByLabel('ThreatLocker', { exact: true }).waitFor();
+    const threatlocker = page.getByLabel('ThreatLocker', { exact: true });
+    // Part-way: ThreatLocker's first page is in, its second is held; the page polls and shows it.
+    await page.locator('.job-progress[data-status="running"] .job-progress-figure').first().waitFor({ timeout: 10_000 });
+    // A string: the root tsconfig has no DOM types (the page's code is web/'s).
+    await page.waitForFunction(
+      `[...document.querySelectorAll('.job-progress[data-status="running"] progress')].some((bar) => bar.value > 0 && bar.value < 100)`,
+      undefined,
+      { timeout: 10_000 },
+    );
+    expect(await button.isDisabled()).toBe(true);
+    await page.screenshot({ path: join(SCREENSHOT_DIR, 'overview-collecting.png'), fullPage: true });
+    expect(await batch.textContent()).toContain('Running');
+
     await batch.and(page.locator('[data-status="completed"]')).waitFor({ timeout: 60_000 });
+    expect(await threatlocker.evaluate((b) => (b as unknown as { value: number }).value)).toBe(100);
     expect(await batch.locator('progress').evaluateAll((bars) => bars.map((b) => (b as unknown as { value: number }).value))).toEqual([100, 100]);
     expect(await batch.textContent()).toContain('Completed');
     // The button is usable again once the run ended.
@@ -154,5 +177,48 @@ describe('overview and collections in a browser', () => {
     }
     expect(await rows.count()).toBe(Math.min(history.total_runs, 50));
     await page.screenshot({ path: join(SCREENSHOT_DIR, 'collections.png'), fullPage: true });
+  });
+
+  it('cancels a running job from the Collections page after a confirmation', async () => {
+    const dialogErrors: unknown[] = [];
+    const recordDialogError = (err: unknown) => void dialogErrors.push(err);
+    const fakes = await demoFakeOrigins(env.hub);
+    // Hold ThreatLocker's first page long enough to cancel it.
+    const fault = await fetch(`${fakes.threatlocker}/__admin/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ operation: 'ComputerGetByAllParameters', kind: 'delay', ms: 8_000 }),
+    });
+    expect(fault.status).toBe(204);
+
+    await page.goto('/collections');
+    await page.getByRole('heading', { level: 1, name: 'Collections' }).waitFor();
+    await page.getByRole('button', { name: 'Start collection', exact: true }).click();
+    const cancel = page.locator('.job-progress-row', { has: page.locator('[data-status="running"] label', { hasText: 'ThreatLocker' }) }).getByRole('button', { name: 'Cancel', exact: true });
+    await cancel.waitFor({ timeout: 10_000 });
+    const jobId = await page.locator('.job-progress-row .job-progress', { has: page.locator('label', { hasText: 'ThreatLocker' }) }).first().getAttribute('data-job-id');
+
+    // Dismissing the confirmation changes nothing.
+    page.once('dialog', (dialog) => dialog.dismiss().catch(recordDialogError));
+    await cancel.click();
+    const job = async () => get<Json<'/api/collectors/runs/job/{id}'>>(`/api/collectors/runs/job/${jobId}`);
+    expect((await job()).cancel_requested).toBe(false);
+
+    let message = '';
+    page.once('dialog', (dialog) => {
+      message = dialog.message();
+      dialog.accept().catch(recordDialogError);
+    });
+    await cancel.click();
+    expect(message).toContain('Cancel the ThreatLocker collection?');
+    const batch = page.locator('.collection-batch');
+    await batch.and(page.locator('[data-status="failed"], [data-status="cancelled"], [data-status="completed"]')).waitFor({ timeout: 30_000 });
+    const ended = await job();
+    expect(ended.cancel_requested).toBe(true);
+    expect(ended.status).toBe('cancelled');
+    const row = page.locator(`table.run-history tbody tr[data-job-id="${jobId}"]`);
+    await row.waitFor();
+    expect((await row.locator('td').first().textContent())?.trim()).toBe('Cancelled');
+    expect(dialogErrors).toEqual([]);
   });
 });

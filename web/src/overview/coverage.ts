@@ -1,5 +1,5 @@
 /** The coverage matrix's rows, named and sorted (pure, so the order is unit-tested). */
-import type { paths } from '../api/schema';
+import type { paths } from '../api/schema.js';
 
 export type Coverage = paths['/api/organizations/coverage']['get']['responses'][200]['content']['application/json'];
 export type CoverageRow = Coverage['rows'][number];

@@ -1,5 +1,5 @@
 /** The trend chart's figures: one value per day of the range and type (pure, unit-tested). */
-import type { paths } from '../api/schema';
+import type { paths } from '../api/schema.js';
 
 export type Trends = paths['/api/variances/trends']['get']['responses'][200]['content']['application/json'];
 

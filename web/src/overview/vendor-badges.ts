@@ -1,5 +1,5 @@
 /** Words for what is wrong with a vendor's data, shown beside its freshness (not colour alone). */
-import type { paths } from '../api/schema';
+import type { paths } from '../api/schema.js';
 
 type Status = paths['/api/status']['get']['responses'][200]['content']['application/json'];
 type VendorKey = keyof Status['vendor_status'];
