@@ -221,4 +221,23 @@ describe('overview and collections in a browser', () => {
     expect((await row.locator('td').first().textContent())?.trim()).toBe('Cancelled');
     expect(dialogErrors).toEqual([]);
   });
+
+  it('fits both pages in a phone screen, in the dark theme', async () => {
+    const phone = await env.browser.newContext({ baseURL: env.baseUrl, locale: 'en-US', colorScheme: 'dark', viewport: { width: 375, height: 740 } });
+    try {
+      const small = await phone.newPage();
+      for (const [path, ready, shot] of [
+        ['/', 'figure.trend canvas', 'overview-full-phone-dark.png'],
+        ['/collections', 'table.run-history', 'collections-phone-dark.png'],
+      ] as const) {
+        await small.goto(path);
+        await small.locator(ready).first().waitFor();
+        // A string: the root tsconfig has no DOM types (the page's code is web/'s).
+        expect(Number(await small.evaluate('document.documentElement.scrollWidth')), path).toBeLessThanOrEqual(375);
+        await small.screenshot({ path: join(SCREENSHOT_DIR, shot), fullPage: true });
+      }
+    } finally {
+      await phone.close();
+    }
+  });
 });

@@ -9,11 +9,8 @@ export interface ProgressJob {
   readonly progress_percent: number | null;
   readonly message: string | null;
   readonly error: string | null;
-  readonly devices_fetched: number;
-  readonly devices_total: number | null;
 }
 
-const count = new Intl.NumberFormat();
 
 export function JobProgress({ job }: { readonly job: ProgressJob }) {
   const id = useId();
@@ -28,16 +25,8 @@ export function JobProgress({ job }: { readonly job: ProgressJob }) {
       </div>
       {/* Without a value a <progress> is indeterminate: "working, amount unknown". */}
       <progress id={id} max={100} value={value ?? undefined} aria-valuetext={value === null ? `${label}: starting` : `${label}: ${value} percent`} />
-      <p className="job-progress-message">
-        {job.error ?? job.message ?? ''}
-        {job.devices_fetched > 0 && (
-          <span className="job-progress-devices">
-            {' '}
-            ({count.format(job.devices_fetched)}
-            {job.devices_total !== null ? ` of ${count.format(job.devices_total)}` : ''} devices fetched)
-          </span>
-        )}
-      </p>
+      {/* The hub's own words: "Fetched 500 of 727 devices (1 pages)", "Collected 766 devices for …". */}
+      <p className="job-progress-message">{job.error ?? job.message ?? ''}</p>
     </div>
   );
 }
