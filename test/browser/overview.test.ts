@@ -37,6 +37,18 @@ describe('overview and collections in a browser', () => {
     return (await res.json()) as T;
   };
 
+  /** Clears the fake ThreatLocker's faults (a cancelled run may leave one unfired), then adds one. */
+  const delayThreatLocker = async (fault: { nth?: number; ms: number }) => {
+    const { threatlocker } = await demoFakeOrigins(env.hub);
+    expect((await fetch(`${threatlocker}/__admin/faults`, { method: 'DELETE' })).status).toBe(204);
+    const res = await fetch(`${threatlocker}/__admin/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ operation: 'ComputerGetByAllParameters', kind: 'delay', ...fault }),
+    });
+    expect(res.status).toBe(204);
+  };
+
   beforeAll(async () => {
     env = started = await startDashboardEnvWithHub();
     context = await env.browser.newContext({ baseURL: env.baseUrl, locale: 'en-US', viewport: { width: 1280, height: 900 } });
@@ -122,13 +134,7 @@ describe('overview and collections in a browser', () => {
   it('starts a collection, shows its progress to the end, and the Collections page lists it', async () => {
     // The demo fleet is collected in about a second: hold ThreatLocker's second page for a few
     // seconds (the fakes' latency fault) so that the run is seen part-way.
-    const fakes = await demoFakeOrigins(env.hub);
-    const fault = await fetch(`${fakes.threatlocker}/__admin/faults`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ operation: 'ComputerGetByAllParameters', nth: 2, kind: 'delay', ms: 4_000 }),
-    });
-    expect(fault.status).toBe(204);
+    await delayThreatLocker({ nth: 2, ms: 4_000 });
 
     await page.goto('/');
     const button = page.getByRole('button', { name: 'Start collection', exact: true });
@@ -182,14 +188,8 @@ describe('overview and collections in a browser', () => {
   it('cancels a running job from the Collections page after a confirmation', async () => {
     const dialogErrors: unknown[] = [];
     const recordDialogError = (err: unknown) => void dialogErrors.push(err);
-    const fakes = await demoFakeOrigins(env.hub);
     // Hold ThreatLocker's first page long enough to cancel it.
-    const fault = await fetch(`${fakes.threatlocker}/__admin/faults`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ operation: 'ComputerGetByAllParameters', kind: 'delay', ms: 8_000 }),
-    });
-    expect(fault.status).toBe(204);
+    await delayThreatLocker({ ms: 8_000 });
 
     await page.goto('/collections');
     await page.getByRole('heading', { level: 1, name: 'Collections' }).waitFor();
@@ -239,5 +239,30 @@ describe('overview and collections in a browser', () => {
     } finally {
       await phone.close();
     }
+  });
+
+  it('says in words why a collection cannot start while another runs, then follows that one', async () => {
+    await page.goto('/');
+    const button = page.getByRole('button', { name: 'Start collection', exact: true });
+    // Shown once the page has read the progress.
+    await page.getByText('No collection is running.').waitFor({ timeout: 5_000 });
+    // Started elsewhere after the page looked (it polls only while something runs).
+    await delayThreatLocker({ ms: 5_000 });
+    const run = await fetch(`${env.baseUrl}/api/collectors/run`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ collectors: ['threatlocker'] }) });
+    expect(run.status).toBe(202);
+    const refused = await fetch(`${env.baseUrl}/api/collectors/run`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(refused.status).toBe(409);
+    const body = (await refused.json()) as { error: string; code: string };
+
+    await button.click();
+    const alert = page.getByRole('alert');
+    await alert.waitFor({ timeout: 10_000 });
+    expect(await alert.textContent()).toContain(body.error);
+    expect(await alert.textContent()).toContain(body.code);
+    // The page now follows the running one and the button waits for it.
+    await page.locator('.job-progress[data-status="running"]').waitFor({ timeout: 5_000 });
+    expect(await button.isDisabled()).toBe(true);
+    await page.getByText('No collection is running.').waitFor({ timeout: 15_000 });
+    expect(await button.isEnabled()).toBe(true);
   });
 });

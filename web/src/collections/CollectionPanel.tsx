@@ -13,7 +13,8 @@ export function CollectionPanel({ runs, titleId, onCancel }: { readonly runs: Co
   const batchRunning = batch !== null && !hasEnded(batch.status);
   const batchJobIds = new Set(batch?.collectors.map((j) => j.job_id) ?? []);
   const others = active.filter((j) => !batchJobIds.has(j.job_id));
-  const busy = starting || batchRunning;
+  // One collection at a time: the hub would refuse another (HUB_ERR_COLLECTOR_BUSY).
+  const busy = starting || batchRunning || active.length > 0;
 
   return (
     <section className="collection-panel" aria-labelledby={titleId}>
@@ -24,7 +25,9 @@ export function CollectionPanel({ runs, titleId, onCancel }: { readonly runs: Co
         </button>
       </div>
       <p id={`${titleId}-hint`} className="hint">
-        Collects today&apos;s devices from ThreatLocker and NinjaOne now; the variance check follows by itself.
+        {busy && !starting
+          ? 'A collection is running; another can start when it has ended.'
+          : 'Collects today’s devices from ThreatLocker and NinjaOne now; the variance check follows by itself.'}
       </p>
       {runs.startError && <ErrorMessage error={runs.startError} />}
       {runs.pollError && <ErrorMessage error={runs.pollError} onRetry={runs.refresh} />}
@@ -45,7 +48,7 @@ export function CollectionPanel({ runs, titleId, onCancel }: { readonly runs: Co
         {others.map((job) => (
           <JobProgressWithCancel key={job.job_id} job={job} onCancel={onCancel} />
         ))}
-        {!batch && others.length === 0 && <p className="muted">No collection is running.</p>}
+        {!batch && others.length === 0 && <p className="muted">{runs.checked ? 'No collection is running.' : 'Checking for running collections…'}</p>}
       </div>
     </section>
   );

@@ -34,6 +34,8 @@ export interface CollectorRuns {
   /** The refusal of the last start (e.g. HUB_ERR_COLLECTOR_BUSY). */
   readonly startError: ApiError | null;
   readonly starting: boolean;
+  /** Whether the progress was read at least once (before, nothing is known to run or not). */
+  readonly checked: boolean;
   /** Starts both configured vendors; a no-op while a start is pending. Failures land in `startError`. */
   readonly start: () => void;
   /** Reads the progress again now (after a cancel, for instance). */
@@ -50,9 +52,12 @@ export function useCollectorRuns(onBatchEnded?: (batch: Batch) => void, onRunsCh
   const [pollError, setPollError] = useState<ApiError | null>(null);
   const [startError, setStartError] = useState<ApiError | null>(null);
   const [starting, setStarting] = useState(false);
+  const [checked, setChecked] = useState(false);
   // Each finished read bumps `round`, which schedules the next one while something runs.
   const [round, setRound] = useState(0);
   const startingRef = useRef(false);
+  // Set by `refresh`: the next round reads once even when nothing is known to run.
+  const readNow = useRef(false);
   const callbacks = useRef({ onBatchEnded, onRunsChanged });
   useEffect(() => {
     callbacks.current = { onBatchEnded, onRunsChanged };
@@ -63,7 +68,9 @@ export function useCollectorRuns(onBatchEnded?: (batch: Batch) => void, onRunsCh
 
   useEffect(() => {
     // The first read happens at once; later ones only while something runs.
-    if (round > 0 && !polling) return;
+    if (round > 0 && !polling && !readNow.current) return;
+    const immediate = round === 0 || readNow.current;
+    readNow.current = false;
     const controller = new AbortController();
     const timer = setTimeout(
       () => {
@@ -76,6 +83,7 @@ export function useCollectorRuns(onBatchEnded?: (batch: Batch) => void, onRunsCh
           ([progress, latest]) => {
             if (signal.aborted) return;
             setPollError(null);
+            setChecked(true);
             setActive((previous) => {
               const ids = (jobs: readonly ActiveJob[]) => jobs.map((j) => j.job_id).join(',');
               if (ids(previous) !== ids(progress.active_collections)) callbacks.current.onRunsChanged?.();
@@ -94,7 +102,7 @@ export function useCollectorRuns(onBatchEnded?: (batch: Batch) => void, onRunsCh
           },
         );
       },
-      round === 0 ? 0 : POLL_MS,
+      immediate ? 0 : POLL_MS,
     );
     return () => {
       clearTimeout(timer);
@@ -102,7 +110,10 @@ export function useCollectorRuns(onBatchEnded?: (batch: Batch) => void, onRunsCh
     };
   }, [round, polling, followedBatch]);
 
-  const refresh = useCallback(() => setRound((r) => r + 1), []);
+  const refresh = useCallback(() => {
+    readNow.current = true;
+    setRound((r) => r + 1);
+  }, []);
 
   const start = useCallback(() => {
     // A ref, not the state: two clicks in the same frame both see `starting` false.
@@ -118,13 +129,17 @@ export function useCollectorRuns(onBatchEnded?: (batch: Batch) => void, onRunsCh
           if (hasEnded(first.status)) callbacks.current.onBatchEnded?.(first);
           setRound((r) => r + 1);
         },
-        (err: unknown) => setStartError(asApiError(err)),
+        (err: unknown) => {
+          setStartError(asApiError(err));
+          // Refused because one runs already (started elsewhere): show that one's progress.
+          refresh();
+        },
       )
       .finally(() => {
         startingRef.current = false;
         setStarting(false);
       });
-  }, []);
+  }, [refresh]);
 
-  return { active, batch, pollError, startError, starting, start, refresh };
+  return { active, batch, pollError, startError, starting, checked, start, refresh };
 }

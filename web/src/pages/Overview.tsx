@@ -53,12 +53,13 @@ export function Overview() {
     },
     [trendEnd],
   );
-  const types = summary.status === 'ok' ? summary.data.types.map((t) => t.type) : null;
+  // The loaded objects themselves (kept in state): the chart is drawn again only when they change,
+  // not at every render (the progress polling renders every second).
+  const summaryData = summary.status === 'ok' ? summary.data : null;
+  const trendsData = trends.status === 'ok' ? trends.data : null;
   const chartData = useMemo(
-    () => (trends.status === 'ok' && trends.data && types ? trendData(trends.data.trends, types, trends.data.range.start_date, trends.data.range.end_date) : null),
-    // `types` is new on every render; its content only changes with the summary.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-    [trends, summary.status === 'ok' ? summary.data : null],
+    () => (trendsData && summaryData ? trendData(trendsData.trends, summaryData.types.map((t) => t.type), trendsData.range.start_date, trendsData.range.end_date) : null),
+    [trendsData, summaryData],
   );
 
   const { reload: reloadStatus } = status;
