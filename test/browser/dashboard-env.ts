@@ -65,3 +65,43 @@ export async function startDashboardEnv(): Promise<DashboardEnv> {
     throw err;
   }
 }
+
+/** A {@link DashboardEnv} that also gives its hub process (to read its log lines). */
+export interface DashboardEnvWithHub extends DashboardEnv {
+  readonly hub: HubProcess;
+}
+
+/** As {@link startDashboardEnv}, keeping the hub process: its log names the demo fakes' URLs. */
+export async function startDashboardEnvWithHub(): Promise<DashboardEnvWithHub> {
+  await ensureWebBuild();
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const dataDir = mkdtempSync(join(tmpdir(), 'inventory-hub-browser-'));
+  const hub = startHub(isolatedEnv({ DATA_DIR: dataDir }));
+  let browser: Browser | undefined;
+  const close = async () => {
+    await browser?.close();
+    if (hub.child.exitCode === null && hub.child.signalCode === null) {
+      hub.child.kill('SIGTERM');
+      await hub.exited;
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    const baseUrl = await listening(hub);
+    browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', headless: true });
+    return { baseUrl, browser, hub, close };
+  } catch (err) {
+    hub.kill();
+    await close();
+    throw err;
+  }
+}
+
+/**
+ * The origins of the demo hub's fake ThreatLocker and NinjaOne (their `/__admin` APIs live
+ * there), from the hub's DEMO MODE warning.
+ */
+export async function demoFakeOrigins(hub: HubProcess): Promise<{ threatlocker: string; ninja: string }> {
+  const line = await hub.waitFor((l) => typeof l.demoThreatLocker === 'string' && typeof l.demoNinjaOne === 'string');
+  return { threatlocker: new URL(String(line.demoThreatLocker)).origin, ninja: new URL(String(line.demoNinjaOne)).origin };
+}

@@ -58,9 +58,10 @@ describe('dashboard in a browser', () => {
       ['ThreatLocker', status.vendor_status.ThreatLocker.latest_date, status.vendor_status.ThreatLocker.freshness_message, number(status.device_counts.ThreatLocker)],
       ['NinjaOne', status.vendor_status.Ninja.latest_date, status.vendor_status.Ninja.freshness_message, number(status.device_counts.Ninja)],
     ]);
-    expect(await tableRows(page, 'Open variances by type')).toEqual(
-      Object.entries(status.exception_counts).map(([type, n]) => [type, number(n)]),
-    );
+    // Every type is listed (zeros too), its open count first; the change since the previous
+    // checked day follows (test/browser/overview.test.ts).
+    const openByType = (await tableRows(page, 'Open variances by type')).filter((row) => row[1] !== '0').map((row) => row.slice(0, 2));
+    expect(openByType.sort()).toEqual(Object.entries(status.exception_counts).map(([type, n]) => [type, number(n)]).sort());
     await page.screenshot({ path: join(SCREENSHOT_DIR, 'overview.png'), fullPage: true });
   });
 
