@@ -15,6 +15,8 @@ describe('loadConfig', () => {
     const c = loadConfig({
       PORT: '8080',
       HOST: '0.0.0.0',
+      // Off loopback the API posture must be chosen (see auth-config.test.ts).
+      AUTH_MODE: 'required',
       DATABASE_URL: 'postgres://u:p@db/inventory',
       DATA_DIR: '/tmp/x',
       INVENTORY_TIMEZONE: 'America/Chicago',

@@ -49,6 +49,8 @@ describe('device, organizations and exports pages in a browser', () => {
     await page.goto(`/devices/threatlocker/${tl.device_key}`);
     await page.getByRole('heading', { level: 1, name: 'Device' }).waitFor();
     const table = page.locator('table.device-fields');
+    // The heading can render before the device's data arrives: wait for the table itself.
+    await table.locator('thead th').first().waitFor();
     expect((await table.locator('thead th').allTextContents()).map((t) => t.trim())).toEqual(['Field', 'ThreatLocker', 'NinjaOne']);
 
     const nameRow = table.locator('tr[data-field="display_name"]');
@@ -202,8 +204,10 @@ describe('device, organizations and exports pages in a browser', () => {
     // Changing the filter on the page changes the URL and both links.
     await page.getByLabel('Status').selectOption('open');
     await page.waitForURL((url) => url.searchParams.get('status') === null && url.searchParams.get('type') === 'DISPLAY_NAME_MISMATCH');
-    expect(new URL((await csvLink.getAttribute('href'))!, env.baseUrl).searchParams.get('status')).toBe('open');
-    expect(new URL((await xlsxLink.getAttribute('href'))!, env.baseUrl).searchParams.get('status')).toBe('open');
+    // The links follow the URL on the next render: poll rather than read once.
+    const statusOf = async (link: typeof csvLink) => new URL((await link.getAttribute('href'))!, env.baseUrl).searchParams.get('status');
+    await expect.poll(() => statusOf(csvLink)).toBe('open');
+    await expect.poll(() => statusOf(xlsxLink)).toBe('open');
     await page.screenshot({ path: join(SCREENSHOT_DIR, 'exports.png'), fullPage: true });
   });
 });

@@ -147,7 +147,7 @@ describe.each(TEST_DATABASES)('device page on %s', (kind) => {
   it('404s a device the hub never saw, 400s bad parameters naming them', async () => {
     const missing = await get('/api/devices/ninja/999');
     expect(missing.statusCode).toBe(404);
-    expect(missing.json()).toEqual({ error: expect.any(String), code: 'HUB_ERR_DEVICE_NOT_FOUND', vendor: 'ninja', device_key: '999' });
+    expect(missing.json()).toEqual({ error: expect.any(String), code: 'HUB_ERR_DEVICE_NOT_FOUND', vendor: 'ninja', device_key: '999', request_id: expect.any(String) });
     // A ThreatLocker key is not a NinjaOne key.
     expect((await get('/api/devices/ninja/tl-1')).statusCode).toBe(404);
     for (const [url, field] of [

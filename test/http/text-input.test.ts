@@ -115,7 +115,7 @@ describe.each(TEST_DATABASES)('text input on %s', (kind) => {
     expect({ where, status: res.statusCode, body: res.json() }).toEqual({
       where,
       status: 400,
-      body: { error: expect.stringMatching(new RegExp(`^${field.replace('.', '\\.')} must`)), code: 'HUB_ERR_VALIDATION', field },
+      body: { error: expect.stringMatching(new RegExp(`^${field.replace('.', '\\.')} must`)), code: 'HUB_ERR_VALIDATION', field, request_id: expect.any(String) },
     });
   }
 
@@ -170,7 +170,7 @@ describe.each(TEST_DATABASES)('text input on %s', (kind) => {
       payload: JSON.stringify({ computer_id: pc.computerId, new_name: 'RFG-DYP6X14 | Tami\u0000' }),
     });
     expect(res.statusCode).toBe(400);
-    expect(res.json()).toEqual({ error: 'new_name must not contain control characters', code: 'HUB_ERR_VALIDATION', field: 'new_name' });
+    expect(res.json()).toEqual({ error: 'new_name must not contain control characters', code: 'HUB_ERR_VALIDATION', field: 'new_name', request_id: expect.any(String) });
     expect(h.fake.admin.requests()).toEqual([]);
     expect(h.fake.admin.get(pc.computerId)?.computerName).toBe('RFG-DYP6X14');
   });

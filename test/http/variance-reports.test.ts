@@ -180,7 +180,7 @@ describe.each(TEST_DATABASES)('variance report endpoints on %s', (kind) => {
       }
       const none = await get('/api/variance-report/2026-03-01');
       expect(none.statusCode).toBe(404);
-      expect(none.json()).toEqual({ error: expect.stringContaining('2026-03-01'), code: 'HUB_ERR_VARIANCE_REPORT_NOT_FOUND', date: '2026-03-01' });
+      expect(none.json()).toEqual({ error: expect.stringContaining('2026-03-01'), code: 'HUB_ERR_VARIANCE_REPORT_NOT_FOUND', date: '2026-03-01', request_id: expect.any(String) });
       const badFlag = await get('/api/variance-report/latest?include_resolved=maybe');
       expect([badFlag.statusCode, badFlag.json().field]).toEqual([400, 'include_resolved']);
       await h.reset();
@@ -490,7 +490,7 @@ describe.each(TEST_DATABASES)('variance report endpoints on %s', (kind) => {
       });
 
       const missing = await post('/api/exceptions/424242/mark-manually-fixed', {});
-      expect(missing.json()).toEqual({ error: 'Variance 424242 not found', code: 'HUB_ERR_VARIANCE_NOT_FOUND', id: 424242 });
+      expect(missing.json()).toEqual({ error: 'Variance 424242 not found', code: 'HUB_ERR_VARIANCE_NOT_FOUND', id: 424242, request_id: expect.any(String) });
       const badId = await post('/api/exceptions/abc/resolve', {});
       expect([badId.statusCode, badId.json().field]).toEqual([400, 'id']);
       const badBody = await post(`/api/exceptions/${s}/resolve`, { resolved_by: 5 });
@@ -519,6 +519,7 @@ describe.each(TEST_DATABASES)('variance report endpoints on %s', (kind) => {
       const none = await post('/api/exceptions/mark-fixed-by-hostname', { hostname: 'nope' });
       expect(none.statusCode).toBe(404);
       expect(none.json()).toEqual({
+        request_id: expect.any(String),
         error: 'No DISPLAY_NAME_MISMATCH exceptions found for hostname nope',
         code: 'HUB_ERR_VARIANCE_NOT_FOUND',
         success: false,

@@ -115,7 +115,7 @@ describe.each(TEST_DATABASES)('variance endpoints on %s', (kind) => {
     }
     const missing = await get('/api/variances/424242');
     expect(missing.statusCode).toBe(404);
-    expect(missing.json()).toEqual({ error: 'Variance 424242 not found', code: 'HUB_ERR_VARIANCE_NOT_FOUND', id: 424242 });
+    expect(missing.json()).toEqual({ error: 'Variance 424242 not found', code: 'HUB_ERR_VARIANCE_NOT_FOUND', id: 424242, request_id: expect.any(String) });
   });
 
   it('accept, resolve and reopen: shapes, events and coded refusals', async () => {
@@ -128,7 +128,7 @@ describe.each(TEST_DATABASES)('variance endpoints on %s', (kind) => {
     expect(resolved.json()).toMatchObject({ status: 'resolved', resolved_by: 'alice', resolved_at: '2026-03-10T15:00:00.000Z', accepted_until: null });
     const again = await post(`/api/variances/${id}/resolve`, { resolved_by: 'alice' });
     expect(again.statusCode).toBe(409);
-    expect(again.json()).toEqual({ error: expect.stringContaining('resolved'), code: 'HUB_ERR_VARIANCE_TRANSITION', id, status: 'resolved' });
+    expect(again.json()).toEqual({ error: expect.stringContaining('resolved'), code: 'HUB_ERR_VARIANCE_TRANSITION', id, status: 'resolved', request_id: expect.any(String) });
     expect((await post(`/api/variances/${id}/accept`, { reason: 'r', until: '2026-04-01', accepted_by: 'bob' })).statusCode).toBe(409);
 
     const reopened = await post(`/api/variances/${id}/reopen`, { reopened_by: 'carol' });
