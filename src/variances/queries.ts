@@ -155,8 +155,11 @@ function escapeLike(text: string): string {
 
 type VarianceQuery<O> = SelectQueryBuilder<DB, 'variance', O>;
 
-/** The filters (not the cursor): shared by the page and its count. */
-function applyFilter<O>(query: VarianceQuery<O>, filter: VarianceFilter): VarianceQuery<O> {
+/** What selects variances, without paging: the list, its count and the exports share it. */
+export type VarianceSelection = Pick<VarianceFilter, 'status' | 'type' | 'organization' | 'hostname' | 'q'>;
+
+/** The filters (not the cursor): shared by the page, its count and the exports (reports.ts). */
+export function applyFilter<O>(query: VarianceQuery<O>, filter: VarianceSelection): VarianceQuery<O> {
   let q = query;
   if (filter.status !== 'all') q = q.where('status', '=', filter.status);
   if (filter.type !== undefined) q = q.where('type', '=', filter.type);

@@ -12,6 +12,7 @@ import ExcelJS from 'exceljs';
 import { PassThrough } from 'node:stream';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { latestRunDate } from './lifecycle.js';
+import { applyFilter, type VarianceSelection } from './queries.js';
 import type { Clock } from '../clock.js';
 import type { DB, VarianceRow } from '../db/schema.js';
 import type { VendorIds } from '../inventory/vendors.js';
@@ -655,12 +656,8 @@ export async function variancesByHostname(db: Executor, hostname: string, type: 
 export const MAX_EXPORT_ROWS = 20_000;
 
 /** What GET /api/variances filters by, for the export (no paging). */
-export interface ExportFilter {
-  readonly status: VarianceStatus | 'all';
-  readonly type?: VarianceType | undefined;
-  readonly organization?: string | undefined;
-  readonly hostname?: string | undefined;
-}
+/** The list's filters (GET /api/variances), free text included; exports are newest first. */
+export type ExportFilter = VarianceSelection;
 
 /** The export's columns, in order (both formats). */
 export const EXPORT_COLUMNS = [
@@ -713,14 +710,8 @@ export type ExportCell = string | number | null;
  * match.
  */
 export async function exportRows(db: Executor, filter: ExportFilter): Promise<ExportCell[][] | undefined> {
-  let q = db.selectFrom('variance').selectAll();
-  if (filter.status !== 'all') q = q.where('status', '=', filter.status);
-  if (filter.type !== undefined) q = q.where('type', '=', filter.type);
-  if (filter.organization !== undefined) q = q.where('organization', '=', filter.organization);
-  if (filter.hostname !== undefined) {
-    q = q.where(sql<boolean>`lower(hostname) LIKE ${`${filter.hostname.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`} ESCAPE '\\'`);
-  }
-  const rows = await q.orderBy('id', 'desc').limit(MAX_EXPORT_ROWS + 1).execute();
+  const rows = await applyFilter(db.selectFrom('variance').selectAll(), filter)
+    .orderBy('id', 'desc').limit(MAX_EXPORT_ROWS + 1).execute();
   if (rows.length > MAX_EXPORT_ROWS) return undefined;
   return rows.map((v) => [
     v.id,

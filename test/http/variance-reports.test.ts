@@ -630,6 +630,8 @@ describe.each(TEST_DATABASES)('variance report endpoints on %s', (kind) => {
         ['type=MISSING_NINJA', `variances-open-missing_ninja-${TEST_TODAY}.xlsx`, 2],
         ['status=resolved&hostname=PC-A', `variances-resolved-${TEST_TODAY}.xlsx`, 1],
         ['status=all', `variances-all-${TEST_TODAY}.xlsx`, 5],
+        // The list's free text: part of a display name, any letter case (srv-1's "Server One").
+        ['status=all&q=SERVER%20o', `variances-all-${TEST_TODAY}.xlsx`, 1],
       ] as const) {
         const res = await get(`/api/variances/export/xlsx?${q}`);
         expect([q, res.statusCode]).toEqual([q, 200]);

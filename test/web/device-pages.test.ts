@@ -49,10 +49,10 @@ describe('export filter', () => {
     expect(readFilter(new URLSearchParams('status=bogus&type=NOPE'))).toEqual({ status: 'open', type: undefined, organization: undefined, hostname: undefined, q: undefined });
   });
 
-  it('builds both export links from the same filter, without the search the exports ignore', () => {
+  it('builds both export links from the same filter, the search included', () => {
     const filter = readFilter(new URLSearchParams('type=DUPLICATE_TL&organization=A%26B&q=ann'));
-    expect(exportUrl('csv', filter)).toBe('/api/variances/export/csv?status=open&type=DUPLICATE_TL&organization=A%26B');
-    expect(exportUrl('xlsx', filter)).toBe('/api/variances/export/xlsx?status=open&type=DUPLICATE_TL&organization=A%26B');
+    expect(exportUrl('csv', filter)).toBe('/api/variances/export/csv?status=open&type=DUPLICATE_TL&organization=A%26B&q=ann');
+    expect(exportUrl('xlsx', filter)).toBe('/api/variances/export/xlsx?status=open&type=DUPLICATE_TL&organization=A%26B&q=ann');
     expect(filterParams(filter).toString()).toBe('type=DUPLICATE_TL&organization=A%26B&q=ann');
   });
 });

@@ -115,7 +115,8 @@ export function collectorRoutes(deps: Deps): FastifyPluginAsync {
 
     app.post(
       '/run',
-      { config: { scope: 'operate' }, 
+      {
+        config: { scope: 'operate' },
         schema: {
           summary: 'Start collectors in the background; answers at once with the batch and job ids',
           tags,
@@ -192,7 +193,8 @@ export function collectorRoutes(deps: Deps): FastifyPluginAsync {
 
     app.post(
       '/runs/job/:id/cancel',
-      { config: { scope: 'operate' }, 
+      {
+        config: { scope: 'operate' },
         schema: {
           summary: 'Ask a queued or running job to stop; the previous data stays as it was',
           tags,
@@ -212,7 +214,8 @@ export function collectorRoutes(deps: Deps): FastifyPluginAsync {
 
     app.get(
       '/runs/latest',
-      { config: { scope: 'read' }, 
+      {
+        config: { scope: 'read' },
         schema: {
           summary: "Each collector's active run, or its newest finished one",
           tags,
@@ -239,7 +242,8 @@ export function collectorRoutes(deps: Deps): FastifyPluginAsync {
 
     app.get(
       '/history',
-      { config: { scope: 'read' }, 
+      {
+        config: { scope: 'read' },
         schema: {
           summary: 'Collector runs, newest first',
           tags,
@@ -281,7 +285,8 @@ export function collectorRoutes(deps: Deps): FastifyPluginAsync {
 
     app.get(
       '/progress',
-      { config: { scope: 'read' }, 
+      {
+        config: { scope: 'read' },
         schema: {
           summary: 'Runs in progress with pages and devices fetched, percent and heartbeat age',
           tags,

@@ -119,7 +119,8 @@ export function deviceRoutes(deps: Deps): FastifyPluginAsync {
     const app = instance.withTypeProvider<ZodTypeProvider>();
     app.get(
       '/:vendor/:key',
-      { config: { scope: 'read' }, 
+      {
+        config: { scope: 'read' },
         schema: {
           summary: 'One device: latest snapshot, counterpart, differences, variances, day-by-day changes, syncs',
           tags: ['devices'],
@@ -137,7 +138,8 @@ export function deviceRoutes(deps: Deps): FastifyPluginAsync {
 
     app.get(
       '/search',
-      { config: { scope: 'read' }, 
+      {
+        config: { scope: 'read' },
         schema: {
           summary: "Devices whose hostname, canonical hostname or display name starts with q, on each vendor's latest collected day",
           tags: ['devices'],

@@ -88,7 +88,8 @@ export function exceptionRoutes(deps: Deps): FastifyPluginAsync {
 
     app.get(
       '/',
-      { config: { scope: 'read' }, 
+      {
+        config: { scope: 'read' },
         schema: {
           summary: 'Exceptions (variances), most recently found first, offset-paged',
           tags,
@@ -116,7 +117,8 @@ export function exceptionRoutes(deps: Deps): FastifyPluginAsync {
 
     app.get(
       '/count',
-      { config: { scope: 'read' }, 
+      {
+        config: { scope: 'read' },
         schema: {
           summary: 'Open exceptions of a type (they persist until resolved; not limited to one calendar day)',
           tags,
@@ -137,7 +139,8 @@ export function exceptionRoutes(deps: Deps): FastifyPluginAsync {
 
     app.get(
       '/status-summary',
-      { config: { scope: 'read' }, 
+      {
+        config: { scope: 'read' },
         schema: {
           summary: 'Exceptions by status and type, the latest check by type, and the last 20 things people did',
           tags,
@@ -170,7 +173,8 @@ export function exceptionRoutes(deps: Deps): FastifyPluginAsync {
 
     app.post(
       '/:id/resolve',
-      { config: { scope: 'operate' }, 
+      {
+        config: { scope: 'operate' },
         schema: {
           summary: "Resolve an exception (a person's resolve of the variance; the next check reopens it if still found)",
           tags,
@@ -198,7 +202,8 @@ export function exceptionRoutes(deps: Deps): FastifyPluginAsync {
 
     app.post(
       '/:id/mark-manually-fixed',
-      { config: { scope: 'operate' }, 
+      {
+        config: { scope: 'operate' },
         schema: {
           summary: 'Mark an exception manually fixed: resolved by a person, with what was changed recorded on the event',
           tags,
@@ -227,7 +232,8 @@ export function exceptionRoutes(deps: Deps): FastifyPluginAsync {
 
     app.post(
       '/mark-fixed-by-hostname',
-      { config: { scope: 'operate' }, 
+      {
+        config: { scope: 'operate' },
         schema: {
           summary: 'Mark every open or accepted exception of a type for a hostname (any letter case) manually fixed',
           tags,
@@ -301,7 +307,8 @@ export function exceptionRoutes(deps: Deps): FastifyPluginAsync {
 
     app.post(
       '/bulk-update',
-      { config: { scope: 'operate' }, 
+      {
+        config: { scope: 'operate' },
         schema: {
           summary: 'Resolve (mark_manually_fixed, resolve) or reopen (reset_status) many exceptions; one result per id, in one transaction',
           tags,

@@ -107,7 +107,8 @@ export function organizationRoutes(deps: Deps): FastifyPluginAsync {
 
     app.put(
       '/links',
-      { config: { scope: 'admin' }, 
+      {
+        config: { scope: 'admin' },
         schema: {
           summary: 'Create the link of a pair of organizations, or change its kind',
           tags,
@@ -128,7 +129,8 @@ export function organizationRoutes(deps: Deps): FastifyPluginAsync {
 
     app.delete(
       '/links',
-      { config: { scope: 'admin' }, 
+      {
+        config: { scope: 'admin' },
         schema: {
           summary: 'Remove the link of a pair of organizations',
           tags,

@@ -43,7 +43,8 @@ export function statusRoutes(deps: Deps): FastifyPluginAsync {
   return async (instance) => {
     instance.withTypeProvider<ZodTypeProvider>().get(
       '/status',
-      { config: { scope: 'read' }, 
+      {
+        config: { scope: 'read' },
         schema: {
           summary: 'Per-vendor freshness, device counts, recent collector failures and warnings (read-only)',
           tags: ['status'],

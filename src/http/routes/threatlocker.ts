@@ -294,7 +294,8 @@ export function threatlockerRoutes(deps: Deps): FastifyPluginAsync {
 
     app.get(
       '/sync-history',
-      { config: { scope: 'read' }, 
+      {
+        config: { scope: 'read' },
         schema: {
           summary: 'Sync and rename attempts, newest first',
           tags: ['threatlocker'],

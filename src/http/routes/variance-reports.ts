@@ -178,7 +178,8 @@ export function varianceReportRoutes(deps: Deps): FastifyPluginAsync {
 
     app.get(
       '/variance-report/latest',
-      { config: { scope: 'read' }, 
+      {
+        config: { scope: 'read' },
         ...plainJsonResponse,
         schema: {
           summary: 'The variance report of the latest checked day (upstream-compatible shape)',
@@ -197,7 +198,8 @@ export function varianceReportRoutes(deps: Deps): FastifyPluginAsync {
     // Registered before /:date for the reader; the router prefers a static segment anyway.
     app.get(
       '/variance-report/filtered',
-      { config: { scope: 'read' }, 
+      {
+        config: { scope: 'read' },
         ...plainJsonResponse,
         schema: {
           summary: "Open variances of the latest checked day in the dashboard's blocks, with priority actions (upstream-compatible shape)",
@@ -216,7 +218,8 @@ export function varianceReportRoutes(deps: Deps): FastifyPluginAsync {
 
     app.get(
       '/variance-report/:date',
-      { config: { scope: 'read' }, 
+      {
+        config: { scope: 'read' },
         ...plainJsonResponse,
         schema: {
           summary: 'The variance report of a checked day: the variances its check found, with the status they had after it',
@@ -231,7 +234,8 @@ export function varianceReportRoutes(deps: Deps): FastifyPluginAsync {
 
     app.get(
       '/variances/available-dates',
-      { config: { scope: 'read' }, 
+      {
+        config: { scope: 'read' },
         schema: {
           summary: 'Days with a completed variance check, newest first, with device and variance counts',
           tags,
@@ -275,7 +279,8 @@ export function varianceReportRoutes(deps: Deps): FastifyPluginAsync {
 
     app.get(
       '/variances/trends',
-      { config: { scope: 'read' }, 
+      {
+        config: { scope: 'read' },
         schema: {
           summary: `Variances found per type and day over a range (at most ${MAX_TREND_DAYS} days)`,
           tags,
@@ -301,18 +306,20 @@ export function varianceReportRoutes(deps: Deps): FastifyPluginAsync {
       async (req) => varianceTrends(deps.db, req.query.start_date, req.query.end_date, req.query.type),
     );
 
-    const ExportQuery = ListQuery.omit({ limit: true, cursor: true });
+    // The list's filters, free text included; the rows are newest first (sort and order do not apply).
+    const ExportQuery = ListQuery.omit({ limit: true, cursor: true, sort: true, order: true });
     const tooLarge = () =>
-      new HubError('HUB_ERR_EXPORT_TOO_LARGE', `More than ${MAX_EXPORT_ROWS} variances match; narrow the filter (status, type, organization, hostname)`);
+      new HubError('HUB_ERR_EXPORT_TOO_LARGE', `More than ${MAX_EXPORT_ROWS} variances match; narrow the filter (status, type, organization, hostname, q)`);
     /** The download's name: the filter's status and type, and today (the same for both formats). */
     const exportName = (q: ExportFilter, extension: string) =>
       `${['variances', q.status, q.type?.toLowerCase(), deps.clock.today()].filter((x) => x !== undefined).join('-')}.${extension}`;
 
     app.get(
       '/variances/export/csv',
-      { config: { scope: 'read' }, 
+      {
+        config: { scope: 'read' },
         schema: {
-          summary: `The variances GET /api/variances filters (status, type, organization, hostname) as a CSV download, at most ${MAX_EXPORT_ROWS} rows`,
+          summary: `The variances GET /api/variances filters (status, type, organization, hostname, q) as a CSV download, at most ${MAX_EXPORT_ROWS} rows`,
           tags,
           querystring: ExportQuery,
           produces: ['text/csv'],
@@ -336,7 +343,8 @@ export function varianceReportRoutes(deps: Deps): FastifyPluginAsync {
 
     app.get(
       '/variances/export/xlsx',
-      { config: { scope: 'read' }, 
+      {
+        config: { scope: 'read' },
         schema: {
           summary: `The same rows as /api/variances/export/csv (same filter) as an Excel workbook, at most ${MAX_EXPORT_ROWS} rows`,
           tags,

@@ -176,7 +176,8 @@ export function varianceRoutes(deps: Deps): FastifyPluginAsync {
 
     app.get(
       '/',
-      { config: { scope: 'read' }, 
+      {
+        config: { scope: 'read' },
         schema: {
           summary: 'Variances, newest first (or sorted), filtered and paged (keyset cursor)',
           tags,
@@ -196,7 +197,8 @@ export function varianceRoutes(deps: Deps): FastifyPluginAsync {
 
     app.get(
       '/summary',
-      { config: { scope: 'read' }, 
+      {
+        config: { scope: 'read' },
         schema: {
           summary: 'Open variances by type now, and the change between the last two checked days',
           tags,
@@ -208,7 +210,8 @@ export function varianceRoutes(deps: Deps): FastifyPluginAsync {
 
     app.post(
       '/run',
-      { config: { scope: 'operate' }, 
+      {
+        config: { scope: 'operate' },
         schema: {
           summary: "Check a day's variances now (both vendors must have collected it) and apply the result",
           tags,
@@ -236,7 +239,8 @@ export function varianceRoutes(deps: Deps): FastifyPluginAsync {
 
     app.post(
       '/bulk',
-      { config: { scope: 'operate' }, 
+      {
+        config: { scope: 'operate' },
         schema: {
           summary: 'Accept, resolve or reopen many variances; one result per id, all in one transaction',
           tags,
@@ -260,7 +264,8 @@ export function varianceRoutes(deps: Deps): FastifyPluginAsync {
 
     app.get(
       '/:id',
-      { config: { scope: 'read' }, 
+      {
+        config: { scope: 'read' },
         schema: {
           summary: 'One variance with its history (oldest event first)',
           tags,
@@ -278,7 +283,8 @@ export function varianceRoutes(deps: Deps): FastifyPluginAsync {
     const actionResponses = { 200: Variance, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
     app.post(
       '/:id/accept',
-      { config: { scope: 'operate' }, 
+      {
+        config: { scope: 'operate' },
         schema: {
           summary: 'Accept an open variance until a day; the first check after that day reopens it if still found',
           tags,
@@ -296,7 +302,8 @@ export function varianceRoutes(deps: Deps): FastifyPluginAsync {
 
     app.post(
       '/:id/resolve',
-      { config: { scope: 'operate' }, 
+      {
+        config: { scope: 'operate' },
         schema: {
           summary: 'Mark a variance resolved; the next check reopens it if the data still shows it',
           tags,
@@ -315,7 +322,8 @@ export function varianceRoutes(deps: Deps): FastifyPluginAsync {
 
     app.post(
       '/:id/reopen',
-      { config: { scope: 'operate' }, 
+      {
+        config: { scope: 'operate' },
         schema: { summary: 'Reopen a resolved variance, or end an acceptance early', tags, params: IdParam, body: ReopenBody, response: actionResponses },
       },
       async (req) => {

@@ -3917,7 +3917,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The variances GET /api/variances filters (status, type, organization, hostname) as a CSV download, at most 20000 rows */
+        /** The variances GET /api/variances filters (status, type, organization, hostname, q) as a CSV download, at most 20000 rows */
         get: {
             parameters: {
                 query?: {
@@ -3927,8 +3927,6 @@ export interface paths {
                     hostname?: string | null;
                     /** @description Part of the hostname or of any device display name, any letter case (% and _ literal) */
                     q?: string | null;
-                    sort?: "id" | "type" | "hostname" | "organization" | "first_seen" | "last_seen";
-                    order?: "desc" | "asc";
                 };
                 header?: never;
                 path?: never;
@@ -4012,8 +4010,6 @@ export interface paths {
                     hostname?: string | null;
                     /** @description Part of the hostname or of any device display name, any letter case (% and _ literal) */
                     q?: string | null;
-                    sort?: "id" | "type" | "hostname" | "organization" | "first_seen" | "last_seen";
-                    order?: "desc" | "asc";
                 };
                 header?: never;
                 path?: never;

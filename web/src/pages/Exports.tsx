@@ -31,7 +31,7 @@ export function Exports() {
 
   const update = (change: Partial<ExportFilter>) => setParams(filterParams({ ...filter, ...change }), { replace: true });
 
-  // How many rows the files will hold: the list's total for the same filter (without `q`, which the exports ignore).
+  // How many rows the files will hold: the list's total for the same filter.
   const total = useApi(
     (signal) =>
       unwrap(
@@ -42,13 +42,14 @@ export function Exports() {
               type: filter.type as (typeof VARIANCE_TYPES)[number] | undefined,
               organization: filter.organization,
               hostname: filter.hostname,
+              q: filter.q,
               limit: 1,
             },
           },
           signal,
         }),
       ).then((page) => page.total),
-    [filter.status, filter.type, filter.organization, filter.hostname],
+    [filter.status, filter.type, filter.organization, filter.hostname, filter.q],
   );
   const organizations = useApi((signal) => unwrap(api.GET('/api/organizations/mapping', { signal })), []);
   const orgNames =
@@ -104,17 +105,11 @@ export function Exports() {
           <label htmlFor={ids.hostname}>Hostname starts with</label>
           <input id={ids.hostname} value={filter.hostname ?? ''} onChange={(e) => update({ hostname: e.target.value || undefined })} placeholder="Any hostname" />
         </div>
+        <div>
+          <label htmlFor={ids.q}>Search</label>
+          <input id={ids.q} type="search" value={filter.q ?? ''} onChange={(e) => update({ q: e.target.value || undefined })} placeholder="Hostname or display name" />
+        </div>
       </form>
-
-      {filter.q && (
-        <p className="export-note" role="note">
-          The search “{filter.q}” from the Variances page narrows the list only: the files hold every variance of the other filters. Use “Hostname
-          starts with” to narrow the file.{' '}
-          <button type="button" onClick={() => update({ q: undefined })}>
-            Clear search
-          </button>
-        </p>
-      )}
 
       <h2>Download</h2>
       {total.status === 'loading' && <p aria-busy="true">Counting the variances…</p>}

@@ -46,7 +46,7 @@ export interface ExportFilter {
   readonly type?: string;
   readonly organization?: string;
   readonly hostname?: string;
-  /** The list's free-text search; the exports do not filter by it (see `exportUrl`). */
+  /** The list's free-text search: part of the hostname or of a display name. */
   readonly q?: string;
 }
 
@@ -81,12 +81,13 @@ export function filterParams(filter: ExportFilter): URLSearchParams {
 
 /**
  * The download address of one format for a filter: the export endpoints take the list's
- * `status`, `type`, `organization` and `hostname`; `q` is not sent, as they do not filter by it.
+ * filters (`status`, `type`, `organization`, `hostname`, `q`).
  */
 export function exportUrl(format: 'csv' | 'xlsx', filter: ExportFilter): string {
   const params = new URLSearchParams({ status: filter.status });
   if (filter.type) params.set('type', filter.type);
   if (filter.organization) params.set('organization', filter.organization);
   if (filter.hostname) params.set('hostname', filter.hostname);
+  if (filter.q) params.set('q', filter.q);
   return `/api/variances/export/${format}?${params.toString()}`;
 }
