@@ -1,7 +1,7 @@
 /** The pure parts of the device and exports pages: field rows, sync words, the export filter and links. */
 import { describe, expect, it } from 'vitest';
-import { exportUrl, filterParams, readFilter } from '../../web/src/pages/export-filter.js';
-import { describeSync, fieldRows, formatTime, formatValue, type SyncAnswer } from '../../web/src/pages/device-view.js';
+import { exportUrl, filterParams, readFilter } from '../../web/src/exports/export-filter.js';
+import { describeSync, fieldRows, formatTime, formatValue, type SyncAnswer } from '../../web/src/device/device-view.js';
 
 describe('device page view', () => {
   it('lists fields either side fills, compared ones first, marking only the API differences', () => {

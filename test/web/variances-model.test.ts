@@ -17,7 +17,7 @@ import {
   type ListQuery,
   type LoadedList,
   type Variance,
-} from '../../web/src/pages/variances/model.js';
+} from '../../web/src/variances/model.js';
 
 function variance(id: number, patch: Partial<Variance> = {}): Variance {
   return {

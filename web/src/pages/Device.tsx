@@ -22,7 +22,7 @@ import {
   OUTCOME_TEXT,
   VENDOR_LABEL,
   type DeviceView,
-} from './device-view';
+} from '../device/device-view';
 import './page-controls.css';
 import './Device.css';
 

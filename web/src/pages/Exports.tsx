@@ -17,7 +17,7 @@ import {
   VARIANCE_TYPES,
   type ExportFilter,
   type ExportStatus,
-} from './export-filter';
+} from '../exports/export-filter';
 import './page-controls.css';
 import './Exports.css';
 

@@ -10,7 +10,7 @@ import { useApi } from '../api/useApi';
 import type { paths } from '../api/schema.js';
 import { ErrorMessage } from '../components/ErrorMessage';
 import { useToast } from '../components/Toast';
-import { formatTime } from './device-view';
+import { formatTime } from '../device/device-view';
 import './page-controls.css';
 import './Organizations.css';
 

@@ -10,7 +10,7 @@ import { api, ApiError, unwrap } from '../api/client';
 import { useApi } from '../api/useApi';
 import { ErrorMessage } from '../components/ErrorMessage';
 import { useToast } from '../components/Toast';
-import { ActionDialog, type DialogValues } from './variances/ActionDialog';
+import { ActionDialog, type DialogValues } from '../variances/ActionDialog';
 import {
   applyChanged,
   applyVarianceChanges,
@@ -28,8 +28,8 @@ import {
   type SortKey,
   type SyncAnswer,
   type Variance,
-} from './variances/model';
-import { VarianceRow, type RowAction } from './variances/VarianceRow';
+} from '../variances/model';
+import { VarianceRow, type RowAction } from '../variances/VarianceRow';
 import './Variances.css';
 
 const PAGE_SIZE = 100;

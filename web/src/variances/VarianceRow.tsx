@@ -1,8 +1,8 @@
 /** One variance in the table: what differs, since when, and the actions its type allows. */
 import { memo } from 'react';
 import { Link } from 'react-router';
-import type { ApiError } from '../../api/client';
-import { ErrorMessage } from '../../components/ErrorMessage';
+import type { ApiError } from '../api/client';
+import { ErrorMessage } from '../components/ErrorMessage';
 import {
   ageLabel,
   deviceOf,

@@ -4,8 +4,8 @@
  * with the hub's error in words when the action fails; Escape or "Cancel" closes it.
  */
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
-import { ApiError } from '../../api/client';
-import { ErrorMessage } from '../../components/ErrorMessage';
+import { ApiError } from '../api/client';
+import { ErrorMessage } from '../components/ErrorMessage';
 import { localDate } from './model';
 
 export type DialogValues = { readonly kind: 'accept'; readonly reason: string; readonly until: string } | { readonly kind: 'resolve'; readonly note: string };

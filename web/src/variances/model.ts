@@ -4,7 +4,7 @@
  * loaded list (without reloading it). Unit-tested in test/web/variances-model.test.ts.
  */
 // With `.js`: the server's tests (tsconfig.json, NodeNext) compile this file too.
-import type { paths } from '../../api/schema.js';
+import type { paths } from '../api/schema.js';
 
 export type VarianceList = paths['/api/variances/']['get']['responses'][200]['content']['application/json'];
 export type Variance = VarianceList['items'][number];
