@@ -184,8 +184,13 @@ describe.each(TEST_DATABASES)('no secret leaks on %s', (kind) => {
       const body = method === 'GET' || method === 'DELETE' ? undefined : (bodies[`${r.method} ${r.url}`] ?? {});
       const createsKey = r.method === 'POST' && r.url === '/api/keys';
       const good = await call(method, url, bearer, body, { body: !createsKey });
-      if (createsKey) secrets.set('created API key', good.json<{ key: string }>().key.slice(16));
-      await call(method, url, cookie, body, { body: !createsKey });
+      const viaCookie = await call(method, url, cookie, body, { body: !createsKey });
+      if (createsKey) {
+        // The one answer that shows a key: kept out of the search, its key searched for everywhere else.
+        expect([good.statusCode, viaCookie.statusCode]).toEqual([201, 201]);
+        secrets.set('API key created with a key', good.json<{ key: string }>().key.slice(16));
+        secrets.set('API key created in a session', viaCookie.json<{ key: string }>().key.slice(16));
+      }
       await call(method, url, { authorization: `Bearer ${WRONG_KEY}` }, body);
       await call(method, url, { 'x-api-key': WRONG_KEY }, body);
       await call(method, url, { cookie: `ih_session=${pad43('expiredORunknownMARKER')}` }, body);
@@ -254,7 +259,7 @@ describe.each(TEST_DATABASES)('no secret leaks on %s', (kind) => {
       openapi: openapi.body,
     };
     expect(h.logLines.length).toBeGreaterThan(100);
-    expect(secrets.size).toBeGreaterThanOrEqual(11);
+    expect(secrets.size).toBeGreaterThanOrEqual(12);
     const leaks: string[] = [];
     for (const [what, secret] of secrets) for (const [where, text] of Object.entries(everything)) if (leaksPart(text, secret)) leaks.push(`${what} in ${where}`);
     expect(leaks).toEqual([]);
