@@ -76,7 +76,8 @@ describe('dashboard sign-in', () => {
     expect(cookies[0]).toMatchObject({ name: 'ih_session', httpOnly: true, sameSite: 'Strict', secure: false, path: '/' });
     expect(cookies[0]!.value).not.toContain(key.slice(16));
     // The key is in no storage the page keeps.
-    const stored = await page.evaluate(() => JSON.stringify({ local: { ...localStorage }, session: { ...sessionStorage }, cookie: document.cookie }));
+    // (A string: the test's tsconfig has no DOM types.)
+    const stored = String(await page.evaluate('JSON.stringify({ local: { ...localStorage }, session: { ...sessionStorage }, cookie: document.cookie })'));
     expect(stored.includes(key.slice(16))).toBe(false);
     expect(await sessionFromPage()).toMatchObject({ authenticated: true, mode: 'required', key: { name: 'dashboard user' } });
     // Another section loads with the session too.
