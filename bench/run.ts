@@ -1,7 +1,8 @@
 /**
  * npm run bench [-- <suite> …] [--sizes 1000,10000] [--db pglite,postgres] [--iterations N]
  *   [--cases threatlocker:100000,ninja:100000] (collect)
- * Suites: sync, collect, status ([--devices 50000] [--days 65], per vendor),
+ * Suites: sync, auth (sync-device with and without authentication, audit and metrics;
+ *   [--rounds 4]), collect, status ([--devices 50000] [--days 65], per vendor),
  *   variances ([--devices 100000] per vendor; give --db postgres for the production case),
  *   web (the dashboard's first-load JS + CSS, gzipped),
  *   web-variances (the variances page's first row with 10,000 open variances, in Chromium; PostgreSQL).
@@ -9,6 +10,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { DatabaseKind } from '../src/db/database.js';
+import { runAuthBench } from './auth.js';
 import { runCollectBench } from './collect.js';
 import { runStatusBench } from './status.js';
 import { runSyncBench } from './sync.js';
@@ -23,6 +25,8 @@ const { values, positionals } = parseArgs({
     db: { type: 'string', default: 'pglite,postgres' },
     iterations: { type: 'string', default: '300' },
     concurrent: { type: 'string', default: '2000' },
+    /** auth only: alternating rounds per hub. */
+    rounds: { type: 'string', default: '4' },
     /** status and variances: devices per vendor (default 50,000 for status, 100,000 for variances); status: days of history. */
     devices: { type: 'string' },
     days: { type: 'string', default: '65' },
@@ -44,6 +48,15 @@ for (const suite of suites) {
       concurrentTotal: Number(values.concurrent),
       concurrency: 16,
     });
+  } else if (suite === 'auth') {
+    await runAuthBench({
+      sizes,
+      databases,
+      iterations: Number(values.iterations),
+      concurrentTotal: Number(values.concurrent) / 4,
+      concurrency: 16,
+      rounds: Number(values.rounds),
+    });
   } else if (suite === 'collect') {
     await runCollectBench({
       cases: values.cases.split(',').map((c) => {
@@ -61,7 +74,7 @@ for (const suite of suites) {
   } else if (suite === 'web-variances') {
     await runWebVariancesBench({ variances: 10_000, runs: 5 });
   } else {
-    console.error(`unknown benchmark suite "${suite}" (available: sync, collect, status, variances, web, web-variances)`);
+    console.error(`unknown benchmark suite "${suite}" (available: sync, auth, collect, status, variances, web, web-variances)`);
     process.exitCode = 2;
   }
 }

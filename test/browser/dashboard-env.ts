@@ -39,8 +39,15 @@ export interface DashboardEnv {
   close(): Promise<void>;
 }
 
+export interface DashboardEnvOptions {
+  /** More environment for the hub (e.g. AUTH_MODE). */
+  readonly env?: Record<string, string>;
+  /** Runs before the hub starts, with its environment (same DATA_DIR): e.g. `keys create`. */
+  readonly beforeStart?: (env: NodeJS.ProcessEnv) => Promise<void>;
+}
+
 /** A demo hub on a free port with its own data directory, and a headless Chromium. */
-export async function startDashboardEnv(): Promise<DashboardEnv> {
+export async function startDashboardEnv(options: DashboardEnvOptions = {}): Promise<DashboardEnv> {
   await ensureWebBuild();
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   const dataDir = mkdtempSync(join(tmpdir(), 'inventory-hub-browser-'));
@@ -55,7 +62,9 @@ export async function startDashboardEnv(): Promise<DashboardEnv> {
     rmSync(dataDir, { recursive: true, force: true });
   };
   try {
-    hub = startHub(isolatedEnv({ DATA_DIR: dataDir }));
+    const env = isolatedEnv({ DATA_DIR: dataDir, ...options.env });
+    await options.beforeStart?.(env);
+    hub = startHub(env);
     const baseUrl = await listening(hub);
     browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', headless: true });
     return { baseUrl, browser, close };

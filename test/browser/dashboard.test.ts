@@ -52,6 +52,10 @@ describe('dashboard in a browser', () => {
 
     await page.goto('/');
     await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
+    // Open mode (the default on loopback): no sign-in screen, no sign-out, and the header says so.
+    expect(await page.getByText('Open access').count()).toBe(1);
+    expect(await page.getByRole('button', { name: 'Sign out' }).count()).toBe(0);
+    expect(await page.getByLabel('API key').count()).toBe(0);
     const number = (n: number) => n.toLocaleString('en-US');
 
     expect(await tableRows(page, 'Collections by vendor')).toEqual([

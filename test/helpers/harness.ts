@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { createDeps, type Deps } from '../../src/app.js';
 import { fixedClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
 import type { DatabaseKind } from '../../src/db/database.js';
 import { startFakeNinja, type FakeNinja, type FakeNinjaOptions } from '../../src/fakes/ninja/index.js';
 import { startFakeThreatLocker, type FakeThreatLocker, type FakeThreatLockerOptions } from '../../src/fakes/threatlocker/index.js';
@@ -30,6 +31,8 @@ export interface Harness {
   readonly clock: ReturnType<typeof fixedClock>;
   /** Log lines written by the hub during the test (JSON strings). */
   readonly logLines: string[];
+  /** The refresh token the hub was configured with (when asked for one). */
+  readonly ninjaRefreshToken: string | undefined;
   reset(): Promise<void>;
   close(): Promise<void>;
 }
@@ -51,6 +54,8 @@ export async function createHarness(
     ninja?: FakeNinjaOptions & { refreshToken?: boolean };
     timeoutMs?: number;
     env?: Record<string, string>;
+    /** Log through the process logger (`createLogger`, with its redaction), not a bare pino. */
+    productionLogger?: boolean;
   } = {},
 ): Promise<Harness> {
   const database = await openTestDatabase(kind);
@@ -58,7 +63,9 @@ export async function createHarness(
   const ninja = options.ninja ? await startFakeNinja(options.ninja) : undefined;
   const clock = fixedClock(TEST_NOW, 'America/Chicago');
   const logLines: string[] = [];
-  const logger = pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) });
+  const sink = { write: (line: string) => void logLines.push(line) };
+  const logger = options.productionLogger ? createLogger('debug', sink, 'json') : pino({ level: 'debug' }, sink);
+  const ninjaRefreshToken = ninja && options.ninja?.refreshToken ? ninja.admin.issueRefreshToken() : undefined;
   // Fast heartbeats so run-tracking tests do not wait; everything else at its defaults.
   // Rate limits out of the way (tests fire many requests from one address); tests of the limits set their own.
   const config = loadConfig({
@@ -79,7 +86,7 @@ export async function createHarness(
           baseUrl: ninja.baseUrl,
           clientId: ninja.clientId,
           clientSecret: ninja.clientSecret,
-          refreshToken: options.ninja?.refreshToken ? ninja.admin.issueRefreshToken() : undefined,
+          refreshToken: ninjaRefreshToken,
           timeoutMs: options.timeoutMs ?? VENDOR_TIMEOUT_MS,
         }
       : null,
@@ -98,6 +105,7 @@ export async function createHarness(
     app,
     clock,
     logLines,
+    ninjaRefreshToken,
     async reset() {
       await deps.runs.idle(); // a run still writing would race the truncate
       await app.security.audit.idle();

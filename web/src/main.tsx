@@ -2,6 +2,8 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { createBrowserRouter } from 'react-router';
 import { RouterProvider } from 'react-router/dom';
+import { SessionProvider } from './api/session';
+import { SessionGate } from './components/SignIn';
 import { ToastProvider } from './components/Toast';
 import { routes } from './routes';
 import './styles/theme.css';
@@ -15,7 +17,11 @@ const router = createBrowserRouter(routes);
 createRoot(container).render(
   <StrictMode>
     <ToastProvider>
-      <RouterProvider router={router} />
+      <SessionProvider>
+        <SessionGate>
+          <RouterProvider router={router} />
+        </SessionGate>
+      </SessionProvider>
     </ToastProvider>
   </StrictMode>,
 );

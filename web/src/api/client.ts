@@ -13,6 +13,26 @@ import type { paths } from './schema.js';
 /** Same origin: the hub serves the dashboard (and `vite` proxies /api during development). */
 export const api = createClient<paths>({ baseUrl: '' });
 
+const unauthenticatedListeners = new Set<() => void>();
+
+/**
+ * Calls `listener` whenever the hub answers 401 to a request (the session ended, or the key was
+ * revoked) — except sign-in's own answer to a wrong key. Returns the unsubscribe function.
+ */
+export function onUnauthenticated(listener: () => void): () => void {
+  unauthenticatedListeners.add(listener);
+  return () => unauthenticatedListeners.delete(listener);
+}
+
+api.use({
+  onResponse({ request, response }) {
+    if (response.status === 401 && new URL(request.url).pathname !== '/api/session') {
+      for (const l of unauthenticatedListeners) l();
+    }
+    return undefined;
+  },
+});
+
 /**
  * Codes the dashboard gives failures that never reached the hub's error handler. The hub's
  * own codes are `HUB_ERR_*` (docs/api.md, "Error codes").

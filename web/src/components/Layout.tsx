@@ -1,5 +1,8 @@
 /** The frame every page shares: the product name, the main navigation, and the page below. */
+import { useState } from 'react';
 import { NavLink, Outlet } from 'react-router';
+import { useSession } from '../api/session';
+import { ErrorMessage } from './ErrorMessage';
 
 /** The sections in the navigation; a device page is reached from them, not from the nav. */
 export const NAV_ITEMS = [
@@ -31,10 +34,29 @@ export function Layout() {
             ))}
           </ul>
         </nav>
+        <SessionStatus />
       </header>
       <main id="main" tabIndex={-1}>
         <Outlet />
       </main>
     </>
+  );
+}
+
+/** "Open access", or who is signed in with a "Sign out" button (which ends the session on the hub). */
+function SessionStatus() {
+  const { state, signOut } = useSession();
+  const [error, setError] = useState<unknown>(null);
+  if (state.status !== 'ok') return null;
+  if (state.who.mode === 'open') return <p className="session-status">Open access</p>;
+  if (!state.who.authenticated) return null;
+  return (
+    <div className="session-status">
+      <span>Signed in as {state.who.key?.name}</span>
+      <button type="button" onClick={() => void signOut().catch((err: unknown) => setError(err))}>
+        Sign out
+      </button>
+      {error !== null && <ErrorMessage error={error} />}
+    </div>
   );
 }
