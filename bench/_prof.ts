@@ -8,11 +8,11 @@ import { createLogger } from '../src/logger.js';
 import { createRng } from '../src/fakes/rng.js';
 import { buildServer } from '../src/http/server.js';
 import type { ThreatLockerComputer } from '../src/vendors/threatlocker/schema.js';
-import { benchDatabase, startRemoteFake, summarize } from './lib.js';
+import { benchDatabase, NO_RATE_LIMITS, startRemoteFake, summarize } from './lib.js';
 
 const fake = await startRemoteFake('threatlocker', 10000, 42);
 const database = await benchDatabase('postgres');
-const deps = await createDeps(loadConfig({ LOG_LEVEL: 'info' }), {
+const deps = await createDeps(loadConfig({ LOG_LEVEL: 'info', ...NO_RATE_LIMITS }), {
   logger: createLogger('info', pino.destination({ dest: '/dev/null', sync: true })),
   database, skipMigrations: true, ...fake.vendorConfig,
 });

@@ -26,7 +26,7 @@ import { createRng } from '../src/fakes/rng.js';
 import { buildServer } from '../src/http/server.js';
 import { createLogger } from '../src/logger.js';
 import type { ThreatLockerComputer } from '../src/vendors/threatlocker/schema.js';
-import { benchDatabase, ms, postgresAvailable, startRemoteFake, summarize, table } from './lib.js';
+import { benchDatabase, ms, NO_RATE_LIMITS, postgresAvailable, startRemoteFake, summarize, table } from './lib.js';
 
 export interface AuthBenchOptions {
   readonly sizes: readonly number[];
@@ -56,8 +56,7 @@ async function startHub(variant: Variant, database: Awaited<ReturnType<typeof be
   const config = loadConfig({
     LOG_LEVEL: 'info',
     AUTH_MODE: variant === 'required' ? 'required' : 'open',
-    RATE_LIMIT_PER_MIN: '1000000',
-    RATE_LIMIT_SYNC_PER_MIN: '1000000',
+    ...NO_RATE_LIMITS,
   });
   // The production logger at its default level, writing to /dev/null, as in the sync benchmark.
   const deps = await createDeps(config, {

@@ -11,7 +11,7 @@ import { fixedClock } from '../src/clock.js';
 import { loadConfig } from '../src/config.js';
 import type { CollectorName } from '../src/collectors/runs.js';
 import type { DatabaseKind } from '../src/db/database.js';
-import { benchDatabase, startRemoteFake } from './lib.js';
+import { benchDatabase, NO_RATE_LIMITS, startRemoteFake } from './lib.js';
 
 const [collector, sizeArg, dbKind] = process.argv.slice(2) as [CollectorName, string, DatabaseKind];
 const size = Number(sizeArg);
@@ -20,7 +20,7 @@ const database = await benchDatabase(dbKind);
 const lines: Record<string, unknown>[] = [];
 const logger = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
 const clock = fixedClock('2026-03-09T12:00:00Z');
-const deps = await createDeps(loadConfig({ LOG_LEVEL: 'info' }), {
+const deps = await createDeps(loadConfig({ LOG_LEVEL: 'info', ...NO_RATE_LIMITS }), {
   logger,
   clock,
   database,

@@ -134,3 +134,9 @@ export async function startRemoteFake(vendor: CollectorName, size: number, seed:
     },
   };
 }
+
+/**
+ * Inbound rate limits out of the way (config overrides): a benchmark sends thousands of
+ * requests a minute on purpose and measures the hub, not its limits (docs/api.md, "Rate limits").
+ */
+export const NO_RATE_LIMITS = { RATE_LIMIT_PER_MIN: '1000000', RATE_LIMIT_SYNC_PER_MIN: '1000000' } as const;

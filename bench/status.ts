@@ -11,7 +11,7 @@ import { addDays, fixedClock } from '../src/clock.js';
 import { loadConfig } from '../src/config.js';
 import type { DatabaseKind } from '../src/db/database.js';
 import { buildServer } from '../src/http/server.js';
-import { benchDatabase, ms, postgresAvailable, summarize, table } from './lib.js';
+import { benchDatabase, ms, NO_RATE_LIMITS, postgresAvailable, summarize, table } from './lib.js';
 
 export interface StatusBenchOptions {
   readonly databases: readonly DatabaseKind[];
@@ -58,7 +58,7 @@ export async function runStatusBench(o: StatusBenchOptions): Promise<void> {
       }
       await sql`ANALYZE`.execute(db);
       const seedS = (performance.now() - t) / 1000;
-      const deps = await createDeps(loadConfig({ LOG_LEVEL: 'silent' }), {
+      const deps = await createDeps(loadConfig({ LOG_LEVEL: 'silent', ...NO_RATE_LIMITS }), {
         logger: pino({ level: 'silent' }),
         clock: fixedClock(`${TODAY}T15:00:00Z`),
         database,

@@ -27,7 +27,7 @@ import { writeAndRecord } from '../src/sync/sync-log.js';
 import { replaceDeviceSnapshot, replaceDeviceSnapshotStatement } from '../src/inventory/store.js';
 import { normalizeThreatLockerComputer } from '../src/vendors/threatlocker/normalize.js';
 import type { ThreatLockerComputer } from '../src/vendors/threatlocker/schema.js';
-import { benchDatabase, ms, postgresAvailable, startRemoteFake, summarize, table, type LatencySummary } from './lib.js';
+import { benchDatabase, type LatencySummary, ms, NO_RATE_LIMITS, postgresAvailable, startRemoteFake, summarize, table } from './lib.js';
 
 export interface SyncBenchOptions {
   readonly sizes: readonly number[];
@@ -196,7 +196,7 @@ async function benchOne(db: DatabaseKind, size: number, o: SyncBenchOptions): Pr
   const database = await benchDatabase(db);
   // The production logger at its default level, writing to /dev/null: a real server logs every
   // request, and that is part of what a user waits for.
-  const deps = await createDeps(loadConfig({ LOG_LEVEL: 'info' }), {
+  const deps = await createDeps(loadConfig({ LOG_LEVEL: 'info', ...NO_RATE_LIMITS }), {
     logger: createLogger('info', pino.destination({ dest: '/dev/null', sync: true })),
     database,
     skipMigrations: true,

@@ -22,7 +22,7 @@ import { Pool } from 'undici';
 import { createDeps } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { buildServer } from '../src/http/server.js';
-import { benchDatabase, ms, postgresAvailable, summarize, table } from './lib.js';
+import { benchDatabase, ms, NO_RATE_LIMITS, postgresAvailable, summarize, table } from './lib.js';
 
 export interface VariancesBenchOptions {
   readonly databases: readonly DatabaseKind[];
@@ -166,7 +166,7 @@ const REPORTS: readonly (readonly [string, string])[] = [
 const REPORT_SAMPLES = 40;
 
 async function benchReports(database: Database, reports: string[][], kind: DatabaseKind): Promise<void> {
-  const deps = await createDeps(loadConfig({ LOG_LEVEL: 'silent' }), {
+  const deps = await createDeps(loadConfig({ LOG_LEVEL: 'silent', ...NO_RATE_LIMITS }), {
     logger: pino({ level: 'silent' }),
     clock: fixedClock(`${DAY2}T15:00:00Z`),
     database,
