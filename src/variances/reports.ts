@@ -770,8 +770,8 @@ const XLSX_WIDTHS: Readonly<Record<(typeof EXPORT_COLUMNS)[number], number>> = {
 export const XLSX_CONTENT_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 
 /**
- * The variances matching `filter` as an XLSX workbook: one sheet "Variances", a bold frozen
- * header row with an auto filter, then the same rows as the CSV ({@link exportRows}).
+ * The variances matching `filter` as an XLSX workbook: one sheet "Variances", a frozen header
+ * row with an auto filter, then the same rows as the CSV ({@link exportRows}).
  *
  * Unlike the CSV, cells need no apostrophe guard against formulas: exceljs writes a JS string
  * as a string cell (an inline string), never as a formula — a formula needs a `{ formula }` value —
@@ -782,19 +782,19 @@ export const XLSX_CONTENT_TYPE = 'application/vnd.openxmlformats-officedocument.
 export async function exportVariancesXlsx(db: Executor, clock: Clock, filter: ExportFilter): Promise<{ xlsx: Buffer; rows: number } | undefined> {
   const rows = await exportRows(db, filter);
   if (!rows) return undefined;
-  // exceljs's streaming writer with inline strings: each row is written out as it is added,
-  // with no shared-string table to build — half the time of the in-memory workbook (about 165
-  // against 365 ms for 5,000 rows on a 2-core machine), for a file ~15 % larger.
+  // exceljs's streaming writer with inline strings and no style table: each row is written out
+  // as it is added, with no shared-string table to build and no style looked up per cell. For
+  // 5,000 rows on a 2-core machine: in-memory workbook ~365 ms, streaming ~220 ms, streaming
+  // without styles ~105 ms — so the header is not bold; frozen and filtered, it stands apart.
   const out = new PassThrough();
   const chunks: Buffer[] = [];
   out.on('data', (c: Buffer) => chunks.push(c));
-  const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useSharedStrings: false, useStyles: true });
+  const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useSharedStrings: false, useStyles: false });
   workbook.creator = 'Inventory Hub';
   workbook.created = clock.now();
   workbook.modified = clock.now();
   const sheet = workbook.addWorksheet('Variances', { views: [{ state: 'frozen', xSplit: 0, ySplit: 1 }] });
   sheet.columns = EXPORT_COLUMNS.map((header) => ({ header, width: XLSX_WIDTHS[header] }));
-  sheet.getRow(1).font = { bold: true };
   sheet.autoFilter = { from: { row: 1, column: 1 }, to: { row: 1, column: EXPORT_COLUMNS.length } };
   for (const row of rows) sheet.addRow(row).commit();
   sheet.commit();

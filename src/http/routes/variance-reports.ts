@@ -351,7 +351,7 @@ export function varianceReportRoutes(deps: Deps): FastifyPluginAsync {
           querystring: ExportQuery,
           produces: [XLSX_CONTENT_TYPE],
           response: {
-            200: z.any().describe('XLSX: one sheet "Variances", a bold frozen header row with an auto filter; every cell text or a number'),
+            200: z.any().describe('XLSX: one sheet "Variances", a frozen header row with an auto filter; every cell text or a number'),
             400: ErrorBody,
             422: ErrorBody,
           },
