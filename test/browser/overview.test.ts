@@ -146,12 +146,13 @@ describe('overview and collections in a browser', () => {
     const threatlocker = page.getByLabel('ThreatLocker', { exact: true });
     // Part-way: ThreatLocker's first page is in, its second is held; the page polls and shows it.
     await page.locator('.job-progress[data-status="running"] .job-progress-figure').first().waitFor({ timeout: 10_000 });
-    // A string: the root tsconfig has no DOM types (the page's code is web/'s).
-    await page.waitForFunction(
-      `[...document.querySelectorAll('.job-progress[data-status="running"] progress')].some((bar) => bar.value > 0 && bar.value < 100)`,
-      undefined,
-      { timeout: 10_000 },
-    );
+    // Polled from the test, not page.waitForFunction: that evaluates a string in the page, which
+    // the hub's Content-Security-Policy (no 'unsafe-eval') rightly refuses.
+    const partWay = () =>
+      page
+        .locator('.job-progress[data-status="running"] progress')
+        .evaluateAll((bars) => bars.some((bar) => ((bar as unknown as { value: number }).value > 0 && (bar as unknown as { value: number }).value < 100)));
+    await expect.poll(partWay, { timeout: 10_000 }).toBe(true);
     expect(await button.isDisabled()).toBe(true);
     await page.screenshot({ path: join(SCREENSHOT_DIR, 'overview-collecting.png'), fullPage: true });
     expect(await batch.textContent()).toContain('Running');

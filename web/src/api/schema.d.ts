@@ -4017,7 +4017,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description XLSX: one sheet "Variances", a bold frozen header row with an auto filter; every cell text or a number */
+                /** @description XLSX: one sheet "Variances", a frozen header row with an auto filter; every cell text or a number */
                 200: {
                     headers: {
                         [name: string]: unknown;
