@@ -8,7 +8,8 @@ import { createApiKey } from '../../src/auth/keys.js';
 import { API_SCOPES, type ApiScope } from '../../src/db/schema.js';
 import { buildServer } from '../../src/http/server.js';
 import { TEST_DATABASES } from '../helpers/database.js';
-import { createHarness, TEST_NOW, type Harness } from '../helpers/harness.js';
+import { createHarness, TEST_NOW, TEST_TODAY, type Harness } from '../helpers/harness.js';
+import { applyFindings, missingNinja } from '../helpers/variances.js';
 
 const SAMPLE_PARAMS: Record<string, string> = { id: '1', vendor: 'threatlocker', key: 'abc', date: '2026-03-09' };
 
@@ -152,6 +153,23 @@ describe.each(TEST_DATABASES)('authentication on %s', (kind) => {
     expect(log).toEqual([
       { updated_by: 'operate-key', api_key_id: keyIds.operate },
       { updated_by: 'tech1', api_key_id: keyIds.operate },
+    ]);
+  });
+
+  it('the exceptions endpoints record the key name when the body names nobody, and the key id on the event', async () => {
+    await applyFindings(h.deps.db, h.clock, TEST_TODAY, [missingNinja('pc-a', 'Acme'), missingNinja('pc-b', 'Acme')]);
+    const ids = (await h.deps.db.selectFrom('variance').select(['id', 'hostname']).orderBy('hostname').execute()).map((v) => v.id);
+    const post = (url: string, payload: object) =>
+      h.app.inject({ method: 'POST', url, headers: { ...bearer(keys.operate), 'content-type': 'application/json' }, payload });
+    const resolved = await post(`/api/exceptions/${ids[0]}/resolve`, {});
+    expect(resolved.statusCode).toBe(200);
+    expect(resolved.json()).toMatchObject({ updated_by: 'operate-key' });
+    const named = await post(`/api/exceptions/${ids[1]}/mark-manually-fixed`, { updated_by: 'tech1' });
+    expect(named.json()).toMatchObject({ updated_by: 'tech1' });
+    const events = await h.deps.db.selectFrom('variance_event').select(['variance_id', 'actor', 'api_key_id']).where('kind', '=', 'resolved').orderBy('id').execute();
+    expect(events).toEqual([
+      { variance_id: ids[0], actor: 'operate-key', api_key_id: keyIds.operate },
+      { variance_id: ids[1], actor: 'tech1', api_key_id: keyIds.operate },
     ]);
   });
 

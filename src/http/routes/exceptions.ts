@@ -4,7 +4,7 @@
  * `reset_status` is a reopen. Shapes are upstream's, with its defects fixed (docs/api.md,
  * "Exceptions").
  */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Deps } from '../../app.js';
@@ -35,22 +35,38 @@ const textOr = (field: string, max: number, fallback: string) =>
     .nullish()
     .transform((v) => (v == null || v.trim() === '' ? fallback : v.trim()));
 
+/** Who acted (`updated_by`, `resolved_by`): as given; blank or absent is left to {@link actor}. */
+const byField = (field: string) =>
+  z
+    .string({ error: `${field} must be a string` })
+    .max(255, { error: `${field} must be at most 255 characters` })
+    .nullish()
+    .transform((v) => (v == null || v.trim() === '' ? undefined : v.trim()));
+
+/**
+ * Who a change is recorded as: the body's value as given; else the API key's name when a key
+ * (or its session) made the request; else upstream's default for the endpoint.
+ */
+function actor(req: FastifyRequest, given: string | undefined, fallback: string): string {
+  return given ?? req.principal?.keyName ?? fallback;
+}
+
 /** old_value / new_value: any JSON, kept on the resolve event (bounded by the body limit). */
 const jsonValue = z.unknown().optional();
 
-const ResolveBody = bodyObject({ resolved_by: textOr('resolved_by', 255, 'api_user'), notes: optionalText('notes', 1000) }).default({
-  resolved_by: 'api_user',
+const ResolveBody = bodyObject({ resolved_by: byField('resolved_by'), notes: optionalText('notes', 1000) }).default({
+  resolved_by: undefined,
   notes: undefined,
 });
 
 const ManualFix = {
-  updated_by: textOr('updated_by', 255, 'dashboard_user'),
+  updated_by: byField('updated_by'),
   update_type: textOr('update_type', 100, 'unknown'),
   old_value: jsonValue,
   new_value: jsonValue,
   notes: optionalText('notes', 1000),
 };
-const ManualFixBody = bodyObject(ManualFix).default({ updated_by: 'dashboard_user', update_type: 'unknown', old_value: undefined, new_value: undefined, notes: undefined });
+const ManualFixBody = bodyObject(ManualFix).default({ updated_by: undefined, update_type: 'unknown', old_value: undefined, new_value: undefined, notes: undefined });
 
 const ByHostnameBody = bodyObject({
   ...ManualFix,
@@ -72,7 +88,7 @@ const BulkBody = bodyObject({
     .max(MAX_BULK, { error: `exception_ids must hold at most ${MAX_BULK} ids` })
     .refine((ids) => new Set(ids).size === ids.length, { error: 'exception_ids must not repeat an id' }),
   action: z.enum(['mark_manually_fixed', 'resolve', 'reset_status'], { error: 'action must be mark_manually_fixed, resolve or reset_status' }).default('mark_manually_fixed'),
-  updated_by: textOr('updated_by', 255, 'dashboard_user'),
+  updated_by: byField('updated_by'),
   notes: optionalText('notes', 1000),
 });
 
@@ -184,9 +200,10 @@ export function exceptionRoutes(deps: Deps): FastifyPluginAsync {
         },
       },
       async (req) => {
+        const by = actor(req, req.body.resolved_by, 'api_user');
         const row = await deps.db
           .transaction()
-          .execute((tx) => resolveVariance(tx, req.params.id, { by: req.body.resolved_by, note: req.body.notes, apiKeyId: req.principal?.keyId ?? null }, deps.clock));
+          .execute((tx) => resolveVariance(tx, req.params.id, { by, note: req.body.notes, apiKeyId: req.principal?.keyId ?? null }, deps.clock));
         return {
           success: true as const,
           message: 'Exception resolved',
@@ -194,7 +211,7 @@ export function exceptionRoutes(deps: Deps): FastifyPluginAsync {
           hostname: row.hostname,
           type: row.type,
           status: row.status,
-          updated_by: req.body.resolved_by,
+          updated_by: by,
           updated_at: row.updated_at.toISOString(),
         };
       },
@@ -214,9 +231,10 @@ export function exceptionRoutes(deps: Deps): FastifyPluginAsync {
       },
       async (req) => {
         const b = req.body;
+        const by = actor(req, b.updated_by, 'dashboard_user');
         const row = await deps.db
           .transaction()
-          .execute((tx) => resolveVariance(tx, req.params.id, { by: b.updated_by, note: b.notes, details: fixDetails(b), apiKeyId: req.principal?.keyId ?? null }, deps.clock));
+          .execute((tx) => resolveVariance(tx, req.params.id, { by, note: b.notes, details: fixDetails(b), apiKeyId: req.principal?.keyId ?? null }, deps.clock));
         return {
           success: true as const,
           message: 'Exception marked as manually fixed',
@@ -224,7 +242,7 @@ export function exceptionRoutes(deps: Deps): FastifyPluginAsync {
           hostname: row.hostname,
           type: row.type,
           status: row.status,
-          updated_by: b.updated_by,
+          updated_by: by,
           updated_at: row.updated_at.toISOString(),
         };
       },
@@ -259,11 +277,12 @@ export function exceptionRoutes(deps: Deps): FastifyPluginAsync {
       },
       async (req) => {
         const b = req.body;
+        const by = actor(req, b.updated_by, 'dashboard_user');
         const now = deps.clock.now().toISOString();
         const result = await deps.db.transaction().execute(async (tx) => {
           const rows = await variancesByHostname(tx, b.hostname, b.type);
           const actionable = rows.filter((r) => r.status !== 'resolved');
-          for (const r of actionable) await resolveVariance(tx, r.id, { by: b.updated_by, note: b.notes, details: fixDetails(b), apiKeyId: req.principal?.keyId ?? null }, deps.clock);
+          for (const r of actionable) await resolveVariance(tx, r.id, { by, note: b.notes, details: fixDetails(b), apiKeyId: req.principal?.keyId ?? null }, deps.clock);
           return { rows, actionable };
         });
         if (result.rows.length === 0) {
@@ -283,7 +302,7 @@ export function exceptionRoutes(deps: Deps): FastifyPluginAsync {
             type: b.type,
             exceptions_updated: 0,
             exception_ids: [],
-            updated_by: b.updated_by,
+            updated_by: by,
             updated_at: now,
             status: 'already_resolved' as const,
             last_updated_by: last?.resolved_by ?? null,
@@ -298,7 +317,7 @@ export function exceptionRoutes(deps: Deps): FastifyPluginAsync {
           type: b.type,
           exceptions_updated: n,
           exception_ids: result.actionable.map((r) => r.id),
-          updated_by: b.updated_by,
+          updated_by: by,
           updated_at: now,
           status: 'updated' as const,
         };
@@ -338,13 +357,15 @@ export function exceptionRoutes(deps: Deps): FastifyPluginAsync {
       },
       async (req) => {
         const b = req.body;
+        const by = actor(req, b.updated_by, 'dashboard_user');
         const input =
           b.action === 'reset_status'
-            ? { action: 'reopen' as const, by: b.updated_by, apiKeyId: req.principal?.keyId ?? null }
+            ? { action: 'reopen' as const, by, apiKeyId: req.principal?.keyId ?? null }
             : {
                 action: 'resolve' as const,
-                by: b.updated_by,
+                by,
                 note: b.notes,
+                apiKeyId: req.principal?.keyId ?? null,
                 details: b.action === 'mark_manually_fixed' ? { via: 'mark_manually_fixed' } : undefined,
               };
         const results = await deps.db.transaction().execute((tx) => applyBulk(tx, b.exception_ids, input, deps.clock));
@@ -356,7 +377,7 @@ export function exceptionRoutes(deps: Deps): FastifyPluginAsync {
           updated_count: updated.length,
           failed_count: results.length - updated.length,
           exception_ids: updated,
-          updated_by: b.updated_by,
+          updated_by: by,
           results,
         };
       },
