@@ -76,6 +76,8 @@ export interface DayPlan {
   readonly updates: readonly StoredVariance[];
   /** Existing variances found again whose only change is last_seen (advanced to the day). */
   readonly touches: readonly number[];
+  /** Existing variances (among `updates`) whose devices changed: their variance_device rows are rewritten. */
+  readonly devicesChanged: readonly number[];
   readonly events: readonly PlannedEvent[];
   /** What the day's observations are: every found variance and its status after the check. */
   readonly observations: readonly { readonly variance: number | string; readonly status: VarianceStatus }[];
@@ -141,6 +143,7 @@ export function planDay(existing: readonly StoredVariance[], found: readonly Fou
   const opens: FoundVariance[] = [];
   const updates: StoredVariance[] = [];
   const touches: number[] = [];
+  const devicesChanged: number[] = [];
   const events: PlannedEvent[] = [];
   const observations: { variance: number | string; status: VarianceStatus }[] = [];
   const counts = emptyCounts();
@@ -163,7 +166,9 @@ export function planDay(existing: readonly StoredVariance[], found: readonly Fou
     }
     // A `seen` event marks a change in what the variance says, not the passing of time: last
     // contact times move every day and are stored, but do not count as a change.
-    const evidenceChanged = materialJson(v.evidence) !== materialJson(f.evidence) || canonicalJson(v.devices) !== canonicalJson(f.devices);
+    const sameDevices = canonicalJson(v.devices) === canonicalJson(f.devices);
+    if (!sameDevices) devicesChanged.push(v.id);
+    const evidenceChanged = materialJson(v.evidence) !== materialJson(f.evidence) || !sameDevices;
     const content = {
       hostname: f.hostname,
       organization: f.organization,
@@ -220,6 +225,7 @@ export function planDay(existing: readonly StoredVariance[], found: readonly Fou
     opens,
     updates,
     touches,
+    devicesChanged,
     events,
     observations,
     found: foundByKey.size,
@@ -437,16 +443,18 @@ export async function writePlan(
     if (id === undefined) throw new Error(`variance ${ref} was not inserted`);
     return id;
   };
-  // The devices each variance names, for lookups by device (migration 0010). A touch never
-  // changes them; an update may (a duplicate group gains a member), so its rows are rewritten.
+  // The devices each variance names, for lookups by device (migration 0010): written for new
+  // variances, rewritten for those whose devices changed (a duplicate group gains a member).
+  // A resolution or a touch leaves them as they are.
+  const changed = new Set(plan.devicesChanged);
   const named = [
     ...plan.opens.map((f) => ({ id: resolveId(f.subjectKey), devices: f.devices })),
-    ...plan.updates.map((v) => ({ id: v.id, devices: v.devices as readonly VarianceDeviceRef[] })),
+    ...plan.updates.filter((v) => changed.has(v.id)).map((v) => ({ id: v.id, devices: v.devices as readonly VarianceDeviceRef[] })),
   ];
-  if (plan.updates.length > 0) {
+  if (changed.size > 0) {
     await sql`
       DELETE FROM variance_device
-       WHERE variance_id IN (SELECT (jsonb_array_elements_text(${JSON.stringify(plan.updates.map((v) => v.id))}::jsonb))::integer)`.execute(tx);
+       WHERE variance_id IN (SELECT (jsonb_array_elements_text(${JSON.stringify([...changed])}::jsonb))::integer)`.execute(tx);
   }
   if (named.length > 0) {
     const rows = named.flatMap((n) => n.devices.map((d) => ({ v: n.id, vendor: d.vendor, key: d.device_key })));
