@@ -107,8 +107,10 @@ describe('dashboard sign-in', () => {
     expect(await withCookie('GET', '/api/status', token)).toBe(200);
     expect(await withCookie('DELETE', '/api/session', token)).toBe(204);
     expect(await withCookie('GET', '/api/status', token)).toBe(401);
-    await page.getByRole('link', { name: 'Overview' }).click();
-    await page.getByLabel('API key').waitFor();
+    // A page not shown yet in this test: its first request is the one that meets the 401.
+    await page.getByRole('link', { name: 'Collections' }).click();
+    await page.getByLabel('API key').waitFor({ timeout: 10_000 });
+    await page.screenshot({ path: join(SCREENSHOT_DIR, 'sign-in-after-401.png') });
     expect(await page.getByRole('button', { name: 'Sign out' }).count()).toBe(0);
   });
 });
