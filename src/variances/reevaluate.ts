@@ -104,13 +104,26 @@ const key = (vendor: string, deviceKey: string): string => `${vendor}:${deviceKe
 /** How long a re-evaluation waits for the variance lock (a check run applying) before giving up. */
 export const LOCK_WAIT_MS = 2_000;
 
-function latestRun(db: Executor) {
+/**
+ * The latest completed check run, and how many of the two tools have a completed collection of
+ * its day — in one round trip (a sync pays for each one; docs/benchmarks.md).
+ */
+function latestRun(db: Executor, vendorIds: CheckRunDeps['vendorIds']) {
   return db
-    .selectFrom('variance_run')
-    .select(['snapshot_date', 'organizations'])
-    .where('status', '=', 'completed')
-    .orderBy('snapshot_date', 'desc')
-    .orderBy('id', 'desc')
+    .selectFrom('variance_run as r')
+    .select(['r.snapshot_date', 'r.organizations'])
+    .select((eb) =>
+      eb
+        .selectFrom('snapshot_day as d')
+        .select((c) => c.fn.countAll<string>().as('n'))
+        .whereRef('d.snapshot_date', '=', 'r.snapshot_date')
+        .where('d.collected_at', 'is not', null)
+        .where('d.vendor_id', 'in', [vendorIds.threatlocker, vendorIds.ninja])
+        .as('collected'),
+    )
+    .where('r.status', '=', 'completed')
+    .orderBy('r.snapshot_date', 'desc')
+    .orderBy('r.id', 'desc')
     .limit(1)
     .executeTakeFirst();
 }
@@ -136,18 +149,19 @@ export async function reevaluateAfterSync(deps: CheckRunDeps, subject: SyncedSub
   try {
     // Before any lock: a day not checked yet (the usual case before the night's collections)
     // costs one indexed read and never waits for a run.
-    if ((await latestRun(deps.db))?.snapshot_date !== date) return notChecked;
+    if ((await latestRun(deps.db, deps.vendorIds))?.snapshot_date !== date) return notChecked;
     return await deps.db.transaction().execute(async (tx): Promise<Reevaluation> => {
       // A sync must not wait out a whole check run: past the wait, the run (or the next one)
       // has the last word, and the sync answers without variances.
       // First, like a run: what is read below is what the change is applied to.
       await lockVariances(tx, { waitMs: LOCK_WAIT_MS });
-      const run = await latestRun(tx);
+      const run = await latestRun(tx, deps.vendorIds);
       if (run?.snapshot_date !== date) return notChecked;
       if (run.organizations === null) {
         return { ok: false, reason: 'not_checked', message: `The check of ${date} predates re-evaluation after a sync; the next check run will include this device` };
       }
-      const missing = await incompleteVendors(tx, deps.vendorIds, date);
+      // Both tools complete (the usual case) needs no further read; otherwise say which is not.
+      const missing = Number(run.collected) === 2 ? [] : await incompleteVendors(tx, deps.vendorIds, date);
       if (missing.length > 0) {
         return { ok: false, reason: 'incomplete_day', message: `No completed collection of ${date} for ${missing.join(' and ')}; variances are not re-evaluated` };
       }

@@ -153,6 +153,18 @@ describe.each(TEST_DATABASES)('variances after a sync on %s', (kind) => {
     expect(res.json()).toMatchObject({ success: true, variances: null, variances_reason: 'not_checked' });
   });
 
+  it('answers variances: null, reason incomplete_day, when a tool\'s collection of the checked day is no longer complete', async () => {
+    const pc = await seed('Old Name');
+    await run();
+    const before = await snapshotOf();
+    await h.deps.db.updateTable('snapshot_day').set({ collected_at: null }).where('vendor_id', '=', h.deps.vendorIds.ninja).where('snapshot_date', '=', D).execute();
+    const res = await post('update-name', { computer_id: pc.computerId, new_name: NINJA_NAME });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ success: true, variances: null, variances_reason: 'incomplete_day' });
+    expect(res.json().variances_message).toContain('ninja');
+    expect(await snapshotOf()).toEqual(before);
+  });
+
   it('finds the pair through the 15-character NetBIOS prefix', async () => {
     const pc = withId(h.fake.admin.add({ hostname: 'AEC-0273961943512', computerName: 'Old', organization: 'Acme' }));
     const key = pc.computerId.toLowerCase();
