@@ -36,6 +36,8 @@ export async function ensureWebBuild(): Promise<void> {
 export interface DashboardEnv {
   readonly baseUrl: string;
   readonly browser: Browser;
+  /** The hub process: its log names the demo fakes' URLs ({@link demoFakeOrigins}). */
+  readonly hub: HubProcess;
   close(): Promise<void>;
 }
 
@@ -67,40 +69,9 @@ export async function startDashboardEnv(options: DashboardEnvOptions = {}): Prom
     hub = startHub(env);
     const baseUrl = await listening(hub);
     browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', headless: true });
-    return { baseUrl, browser, close };
-  } catch (err) {
-    hub?.kill();
-    await close();
-    throw err;
-  }
-}
-
-/** A {@link DashboardEnv} that also gives its hub process (to read its log lines). */
-export interface DashboardEnvWithHub extends DashboardEnv {
-  readonly hub: HubProcess;
-}
-
-/** As {@link startDashboardEnv}, keeping the hub process: its log names the demo fakes' URLs. */
-export async function startDashboardEnvWithHub(): Promise<DashboardEnvWithHub> {
-  await ensureWebBuild();
-  mkdirSync(SCREENSHOT_DIR, { recursive: true });
-  const dataDir = mkdtempSync(join(tmpdir(), 'inventory-hub-browser-'));
-  const hub = startHub(isolatedEnv({ DATA_DIR: dataDir }));
-  let browser: Browser | undefined;
-  const close = async () => {
-    await browser?.close();
-    if (hub.child.exitCode === null && hub.child.signalCode === null) {
-      hub.child.kill('SIGTERM');
-      await hub.exited;
-    }
-    rmSync(dataDir, { recursive: true, force: true });
-  };
-  try {
-    const baseUrl = await listening(hub);
-    browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', headless: true });
     return { baseUrl, browser, hub, close };
   } catch (err) {
-    hub.kill();
+    hub?.kill();
     await close();
     throw err;
   }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { paths } from '../../web/src/api/schema.js';
-import { demoFakeOrigins, SCREENSHOT_DIR, startDashboardEnvWithHub, type DashboardEnvWithHub } from './dashboard-env.js';
+import { demoFakeOrigins, SCREENSHOT_DIR, startDashboardEnv, type DashboardEnv } from './dashboard-env.js';
 
 type Json<P extends keyof paths> = paths[P] extends { get: { responses: { 200: { content: { 'application/json': infer T } } } } } ? T : never;
 type Status = Json<'/api/status'>;
@@ -27,9 +27,9 @@ async function tableRows(page: Page, caption: string): Promise<string[][]> {
 }
 
 describe('overview and collections in a browser', () => {
-  let env: DashboardEnvWithHub;
+  let env: DashboardEnv;
   let context: BrowserContext | undefined;
-  let started: DashboardEnvWithHub | undefined;
+  let started: DashboardEnv | undefined;
   let page: Page;
   const get = async <T>(path: string): Promise<T> => {
     const res = await fetch(`${env.baseUrl}${path}`);
@@ -50,7 +50,7 @@ describe('overview and collections in a browser', () => {
   };
 
   beforeAll(async () => {
-    env = started = await startDashboardEnvWithHub();
+    env = started = await startDashboardEnv();
     context = await env.browser.newContext({ baseURL: env.baseUrl, locale: 'en-US', viewport: { width: 1280, height: 900 } });
     page = await context.newPage();
   });

@@ -9,8 +9,7 @@ import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { paths } from '../../web/src/api/schema.js';
-import { SCREENSHOT_DIR } from './dashboard-env.js';
-import { startDemoDashboardEnv, type DemoDashboardEnv } from './variances-env.js';
+import { demoFakeOrigins, SCREENSHOT_DIR, startDashboardEnv, type DashboardEnv } from './dashboard-env.js';
 
 type VarianceList = paths['/api/variances/']['get']['responses'][200]['content']['application/json'];
 type Variance = VarianceList['items'][number];
@@ -19,8 +18,10 @@ type Variance = VarianceList['items'][number];
 const POLL = { timeout: 15_000 };
 
 describe('variances page in a browser', { timeout: 90_000 }, () => {
-  let env: DemoDashboardEnv;
-  let started: DemoDashboardEnv | undefined;
+  let env: DashboardEnv;
+  let started: DashboardEnv | undefined;
+  /** The demo hub's fake ThreatLocker: its /__admin API reads computers and injects faults. */
+  let threatLockerOrigin = '';
   let context: BrowserContext | undefined;
   let page: Page;
 
@@ -39,14 +40,15 @@ describe('variances page in a browser', { timeout: 90_000 }, () => {
   const row = (id: number) => page.locator(`tr[data-variance-id="${id}"]`);
   const toast = () => page.locator('.toasts .toast');
   const tlComputer = async (computerId: string) => {
-    const res = await fetch(`${env.threatLockerOrigin}/__admin/computers/${computerId}`);
+    const res = await fetch(`${threatLockerOrigin}/__admin/computers/${computerId}`);
     expect(res.status).toBe(200);
     return (await res.json()) as { computerName: string | null; hostname: string };
   };
   const tlKey = (v: Variance) => v.devices.find((d) => d.vendor === 'threatlocker')?.device_key;
 
   beforeAll(async () => {
-    env = started = await startDemoDashboardEnv();
+    env = started = await startDashboardEnv();
+    threatLockerOrigin = (await demoFakeOrigins(env.hub)).threatlocker;
     context = await env.browser.newContext({ baseURL: env.baseUrl, locale: 'en-US', viewport: { width: 1440, height: 900 } });
     page = await context.newPage();
     page.setDefaultTimeout(15_000);
@@ -148,7 +150,7 @@ describe('variances page in a browser', { timeout: 90_000 }, () => {
     await shownIds();
     const before = await row(target.id).innerText();
 
-    const fault = await fetch(`${env.threatLockerOrigin}/__admin/faults`, {
+    const fault = await fetch(`${threatLockerOrigin}/__admin/faults`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ kind: 'status', status: 401, times: null }),
@@ -163,7 +165,7 @@ describe('variances page in a browser', { timeout: 90_000 }, () => {
       await expect.poll(async () => row(target.id).getByRole('alert').textContent(), POLL).toMatch(/Failed to sync ThreatLocker device: .*HUB_ERR_VENDOR_AUTH/);
       await page.screenshot({ path: join(SCREENSHOT_DIR, 'variances-error.png') });
     } finally {
-      await fetch(`${env.threatLockerOrigin}/__admin/faults`, { method: 'DELETE' });
+      await fetch(`${threatLockerOrigin}/__admin/faults`, { method: 'DELETE' });
     }
     expect((await variance(target.id)).status).toBe('open');
     expect((await tlComputer(computerId)).computerName).toBe(nameBefore);
@@ -178,8 +180,8 @@ describe('variances page in a browser', { timeout: 90_000 }, () => {
     await shownIds();
     // What one sync asks ThreatLocker, for comparison.
     const lookups = async () =>
-      ((await (await fetch(`${env.threatLockerOrigin}/__admin/requests/count?operation=ComputerGetByAllParameters`)).json()) as { count: number }).count;
-    await fetch(`${env.threatLockerOrigin}/__admin/requests`, { method: 'DELETE' });
+      ((await (await fetch(`${threatLockerOrigin}/__admin/requests/count?operation=ComputerGetByAllParameters`)).json()) as { count: number }).count;
+    await fetch(`${threatLockerOrigin}/__admin/requests`, { method: 'DELETE' });
     const direct = await fetch(`${env.baseUrl}/api/threatlocker/sync-device`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -190,8 +192,8 @@ describe('variances page in a browser', { timeout: 90_000 }, () => {
     expect(perSync).toBeGreaterThan(0);
 
     // ThreatLocker answers slowly: the button shows it is busy, and a second click sends nothing.
-    await fetch(`${env.threatLockerOrigin}/__admin/requests`, { method: 'DELETE' });
-    await fetch(`${env.threatLockerOrigin}/__admin/faults`, {
+    await fetch(`${threatLockerOrigin}/__admin/requests`, { method: 'DELETE' });
+    await fetch(`${threatLockerOrigin}/__admin/faults`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ kind: 'delay', ms: 800, operation: 'ComputerGetByAllParameters' }),

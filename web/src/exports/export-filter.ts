@@ -1,18 +1,12 @@
 /**
  * The variance filter of the Exports page, read from and written to the URL with the query
  * parameter names of /variances and of GET /api/variances (`status`, `type`, `organization`,
- * `hostname`, `q`), and the export links built from it. Pure: test/web/export-filter.test.ts.
+ * `hostname`, `q`), and the export links built from it. Pure: test/web/device-pages.test.ts.
  */
+import { VARIANCE_TYPES } from '../variances/model.js';
 
-export const VARIANCE_TYPES = [
-  'MISSING_NINJA',
-  'MISSING_THREATLOCKER',
-  'DUPLICATE_TL',
-  'DUPLICATE_NINJA',
-  'SPARE_MISMATCH',
-  'DISPLAY_NAME_MISMATCH',
-  'SITE_MISMATCH',
-] as const;
+// One list of types for the whole dashboard (the Variances page's); re-exported for the Exports page.
+export { VARIANCE_TYPES };
 
 export const EXPORT_STATUSES = ['open', 'resolved', 'accepted', 'all'] as const;
 export type ExportStatus = (typeof EXPORT_STATUSES)[number];
