@@ -93,3 +93,23 @@ export function findUnsafeText(value: unknown, prefix: string, path: readonly st
 export const plainJsonResponse = {
   serializerCompiler: () => (data: unknown) => JSON.stringify(data),
 } as const;
+
+/** One sync or rename attempt (the sync log), as sync-history and the device page show it. */
+export const SyncHistoryEntry = z.object({
+  id: z.number().int(),
+  operation: z.enum(['sync', 'rename']),
+  requested_at: z.string(),
+  requested_computer_id: z.string().nullable(),
+  requested_hostname: z.string().nullable(),
+  matched_computer_id: z.string().nullable(),
+  matched_hostname: z.string().nullable(),
+  matched_by: z.string().nullable(),
+  snapshot_date: z.string().nullable(),
+  previous_display_name: z.string().nullable(),
+  display_name: z.string().nullable(),
+  updated_by: z.string(),
+  outcome: z.string(),
+  error_code: z.string().nullable(),
+  error_message: z.string().nullable(),
+  duration_ms: z.number().int(),
+});

@@ -1,8 +1,8 @@
 /**
  * The audit trail of every sync-device and update-name attempt, successful or not.
  */
-import { sql, type Kysely, type RawBuilder } from 'kysely';
-import type { DB, NewDeviceSyncLog } from '../db/schema.js';
+import { sql, type Kysely, type RawBuilder, type Selectable } from 'kysely';
+import type { DB, DeviceSyncLogTable, NewDeviceSyncLog } from '../db/schema.js';
 import type { ReplaceSnapshotRow } from '../inventory/store.js';
 import { pgSafeText } from '../vendors/values.js';
 
@@ -88,3 +88,30 @@ export async function listSyncHistory(db: Kysely<DB>, q: SyncHistoryQuery) {
   }
   return query.orderBy('write_seq', 'desc').limit(q.limit).execute();
 }
+
+/**
+ * A sync-log row as the API shows it (GET /api/threatlocker/sync-history and the device page's
+ * sync history): the contract's columns, the request time as RFC 3339.
+ */
+export function toSyncHistoryEntry(r: Selectable<DeviceSyncLogTable>) {
+  return {
+    id: r.id,
+    operation: r.operation,
+    requested_at: r.requested_at.toISOString(),
+    requested_computer_id: r.requested_computer_id,
+    requested_hostname: r.requested_hostname,
+    matched_computer_id: r.matched_computer_id,
+    matched_hostname: r.matched_hostname,
+    matched_by: r.matched_by,
+    snapshot_date: r.snapshot_date,
+    previous_display_name: r.previous_display_name,
+    display_name: r.display_name,
+    updated_by: r.updated_by,
+    outcome: r.outcome,
+    error_code: r.error_code,
+    error_message: r.error_message,
+    duration_ms: r.duration_ms,
+  };
+}
+
+export type SyncHistoryEntry = ReturnType<typeof toSyncHistoryEntry>;

@@ -12,6 +12,7 @@ import { toVarianceItem, type VarianceEventItem, type VarianceItem } from './que
 import { readNeighbourhood } from './reevaluate.js';
 import { readOrganizationLinks } from './run.js';
 import type { CheckSettings, MatchQuality } from './types.js';
+import { toSyncHistoryEntry, type SyncHistoryEntry } from '../sync/sync-log.js';
 
 type Executor = Kysely<DB> | Transaction<DB>;
 
@@ -86,24 +87,7 @@ export interface DevicePage {
   readonly differences: SnapshotField[];
   readonly variances: (VarianceItem & { events: VarianceEventItem[] })[];
   readonly timeline: { snapshot_date: string; changes: Partial<Record<SnapshotField, { from: FieldValue; to: FieldValue }>> }[];
-  readonly sync_history: SyncEntry[];
-}
-
-export interface SyncEntry {
-  readonly id: number;
-  readonly operation: string;
-  readonly requested_at: string;
-  readonly requested_computer_id: string | null;
-  readonly requested_hostname: string | null;
-  readonly matched_by: string | null;
-  readonly snapshot_date: string | null;
-  readonly previous_display_name: string | null;
-  readonly display_name: string | null;
-  readonly updated_by: string;
-  readonly outcome: string;
-  readonly error_code: string | null;
-  readonly error_message: string | null;
-  readonly duration_ms: number;
+  readonly sync_history: SyncHistoryEntry[];
 }
 
 export interface DevicePageContext {
@@ -275,7 +259,7 @@ async function variancesOf(db: Executor, vendor: VendorKey, deviceKey: string): 
   }));
 }
 
-async function syncHistoryOf(db: Executor, identityId: number): Promise<SyncEntry[]> {
+async function syncHistoryOf(db: Executor, identityId: number): Promise<SyncHistoryEntry[]> {
   const rows = await db
     .selectFrom('device_sync_log')
     .selectAll()
@@ -283,22 +267,7 @@ async function syncHistoryOf(db: Executor, identityId: number): Promise<SyncEntr
     .orderBy('write_seq', 'desc')
     .limit(SYNC_HISTORY_LIMIT)
     .execute();
-  return rows.map((r) => ({
-    id: r.id,
-    operation: r.operation,
-    requested_at: r.requested_at.toISOString(),
-    requested_computer_id: r.requested_computer_id,
-    requested_hostname: r.requested_hostname,
-    matched_by: r.matched_by,
-    snapshot_date: r.snapshot_date,
-    previous_display_name: r.previous_display_name,
-    display_name: r.display_name,
-    updated_by: r.updated_by,
-    outcome: r.outcome,
-    error_code: r.error_code,
-    error_message: r.error_message,
-    duration_ms: r.duration_ms,
-  }));
+  return rows.map(toSyncHistoryEntry);
 }
 
 /**

@@ -10,7 +10,7 @@ import { HubError } from '../../errors.js';
 import { searchDevices, type FoundDevice } from '../../inventory/search.js';
 import { COMPARED_FIELDS, devicePage, SNAPSHOT_FIELDS, type SnapshotField } from '../../variances/device-page.js';
 import { Variance, VarianceEvent } from './variances.js';
-import { ErrorBody as BaseErrorBody } from '../schemas.js';
+import { ErrorBody as BaseErrorBody, SyncHistoryEntry } from '../schemas.js';
 
 const ErrorBody = BaseErrorBody.extend({
   vendor: z.string().optional().describe('The vendor asked for (HUB_ERR_DEVICE_NOT_FOUND)'),
@@ -94,24 +94,7 @@ const DevicePageBody = z.object({
   timeline: z.array(
     z.object({ snapshot_date: z.string(), changes: z.record(z.string(), z.object({ from: FieldValue, to: FieldValue })) }),
   ),
-  sync_history: z.array(
-    z.object({
-      id: z.number().int(),
-      operation: z.string(),
-      requested_at: z.string(),
-      requested_computer_id: z.string().nullable(),
-      requested_hostname: z.string().nullable(),
-      matched_by: z.string().nullable(),
-      snapshot_date: z.string().nullable(),
-      previous_display_name: z.string().nullable(),
-      display_name: z.string().nullable(),
-      updated_by: z.string(),
-      outcome: z.string(),
-      error_code: z.string().nullable(),
-      error_message: z.string().nullable(),
-      duration_ms: z.number(),
-    }),
-  ),
+  sync_history: z.array(SyncHistoryEntry),
 });
 
 export function deviceRoutes(deps: Deps): FastifyPluginAsync {

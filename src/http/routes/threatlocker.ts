@@ -8,10 +8,10 @@ import { z } from 'zod';
 import { checkRunDeps, threatlockerDeps, type Deps } from '../../app.js';
 import { statusOf } from '../../errors.js';
 import { isGuid } from '../../ids.js';
-import { ErrorBody as BaseErrorBody, bodyObject, optionalText } from '../schemas.js';
+import { ErrorBody as BaseErrorBody, bodyObject, optionalText, SyncHistoryEntry } from '../schemas.js';
 import { renameThreatLockerDevice } from '../../sync/rename-device.js';
 import { DEFAULT_UPDATED_BY, syncThreatLockerDevice, type SyncFailure, type SyncLimits } from '../../sync/sync-device.js';
-import { listSyncHistory } from '../../sync/sync-log.js';
+import { listSyncHistory, toSyncHistoryEntry } from '../../sync/sync-log.js';
 import { reevaluateAfterSync, type Reevaluation } from '../../variances/reevaluate.js';
 import { Variance } from './variances.js';
 
@@ -116,24 +116,6 @@ const HistoryQuery = z.object({
     .default(50),
 });
 
-const HistoryEntry = z.object({
-  id: z.number().int(),
-  operation: z.enum(['sync', 'rename']),
-  requested_at: z.string(),
-  requested_computer_id: z.string().nullable(),
-  requested_hostname: z.string().nullable(),
-  matched_computer_id: z.string().nullable(),
-  matched_hostname: z.string().nullable(),
-  matched_by: z.string().nullable(),
-  snapshot_date: z.string().nullable(),
-  previous_display_name: z.string().nullable(),
-  display_name: z.string().nullable(),
-  updated_by: z.string(),
-  outcome: z.string(),
-  error_code: z.string().nullable(),
-  error_message: z.string().nullable(),
-  duration_ms: z.number().int(),
-});
 
 const NOT_FOUND_MESSAGE = 'Device not found in ThreatLocker API';
 
@@ -300,7 +282,7 @@ export function threatlockerRoutes(deps: Deps): FastifyPluginAsync {
           summary: 'Sync and rename attempts, newest first',
           tags: ['threatlocker'],
           querystring: HistoryQuery,
-          response: { 200: z.object({ history: z.array(HistoryEntry), count: z.number().int() }), 400: ErrorBody },
+          response: { 200: z.object({ history: z.array(SyncHistoryEntry), count: z.number().int() }), 400: ErrorBody },
         },
       },
       async (req) => {
@@ -309,8 +291,7 @@ export function threatlockerRoutes(deps: Deps): FastifyPluginAsync {
           hostname: req.query.hostname || undefined,
           limit: req.query.limit,
         });
-        // The response schema drops columns not in the contract (device_identity_id).
-        const history = rows.map((r) => ({ ...r, requested_at: r.requested_at.toISOString() }));
+        const history = rows.map(toSyncHistoryEntry);
         return { history, count: history.length };
       },
     );

@@ -4950,10 +4950,13 @@ export interface paths {
                             }[];
                             sync_history: {
                                 id: number;
-                                operation: string;
+                                /** @enum {string} */
+                                operation: "sync" | "rename";
                                 requested_at: string;
                                 requested_computer_id: string | null;
                                 requested_hostname: string | null;
+                                matched_computer_id: string | null;
+                                matched_hostname: string | null;
                                 matched_by: string | null;
                                 snapshot_date: string | null;
                                 previous_display_name: string | null;
