@@ -28,31 +28,62 @@ export function outcomeOf(status: number): AuditEntry['outcome'] {
 /**
  * Writes audit rows in the background: the answer never waits for them, a failure is logged,
  * and `idle()` lets shutdown (and tests) wait for the writes still in flight.
+ *
+ * Entries are queued and written by one flush at a time, each flush one multi-row insert of
+ * everything queued so far. One writer keeps the log's ids in the order the answers were sent
+ * (concurrent inserts on a pool would commit in any order, and the log is read by id); batching
+ * keeps that single writer from falling behind under load. A batch that fails is written again
+ * row by row, so only the row that cannot be written is lost (and logged).
  */
 export class AuditWriter {
-  private readonly pending = new Set<Promise<void>>();
+  private queue: AuditEntry[] = [];
+  private flushing: Promise<void> | null = null;
 
   constructor(
     private readonly db: Kysely<DB>,
-    private readonly onError: (err: unknown, entry: AuditEntry) => void,
+    private readonly onError: (err: unknown, entries: readonly AuditEntry[]) => void,
+    /** Rows per insert: bounded so one statement stays well under PostgreSQL's parameter limit. */
+    private readonly batchSize = 500,
   ) {}
 
   write(entry: AuditEntry): void {
-    const p = this.db
-      .insertInto('audit_log')
-      .values({ ...entry, route: pgSafeText(entry.route), target: entry.target === null ? null : pgSafeText(entry.target).slice(0, 300), request_id: pgSafeText(entry.request_id) })
-      .execute()
-      .then(
-        () => undefined,
-        (err: unknown) => this.onError(err, entry),
-      )
-      .finally(() => this.pending.delete(p));
-    this.pending.add(p);
+    this.queue.push(entry);
+    this.flushing ??= this.flush().finally(() => {
+      this.flushing = null;
+    });
+  }
+
+  private async flush(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.batchSize);
+      if (await this.insert(batch)) continue;
+      // One bad row must not take its neighbours with it: write them one by one.
+      if (batch.length > 1) for (const e of batch) await this.insert([e]);
+    }
+  }
+
+  private async insert(entries: AuditEntry[]): Promise<boolean> {
+    try {
+      await this.db.insertInto('audit_log').values(entries.map(toRow)).execute();
+      return true;
+    } catch (err) {
+      if (entries.length === 1) this.onError(err, entries);
+      return false;
+    }
   }
 
   async idle(): Promise<void> {
-    while (this.pending.size > 0) await Promise.all([...this.pending]);
+    while (this.flushing) await this.flushing;
   }
+}
+
+function toRow(entry: AuditEntry) {
+  return {
+    ...entry,
+    route: pgSafeText(entry.route),
+    target: entry.target === null ? null : pgSafeText(entry.target).slice(0, 300),
+    request_id: pgSafeText(entry.request_id),
+  };
 }
 
 export interface AuditQuery {

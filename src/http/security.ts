@@ -130,8 +130,8 @@ export async function registerSecurity(app: FastifyInstance, deps: Deps): Promis
   const sec = deps.config.security;
   const openMode = sec.authMode === 'open';
   const verifier = new KeyVerifier(deps.db, (err) => deps.logger.warn({ err }, 'could not record a key\'s last use'));
-  const audit = new AuditWriter(deps.db, (err, entry) =>
-    deps.logger.error({ err, requestId: entry.request_id, route: entry.route, status: entry.status_code }, 'audit log write failed'),
+  const audit = new AuditWriter(deps.db, (err, entries) =>
+    deps.logger.error({ err, requestIds: entries.map((e) => e.request_id) }, 'audit log write failed'),
   );
   const security: Security = { verifier, audit, openMode, routes: [] };
   app.decorate('security', security);
