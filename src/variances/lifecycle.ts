@@ -31,10 +31,25 @@ import { HubError } from '../errors.js';
 import { VARIANCE_TYPES, type FoundVariance, type VarianceDeviceRef, type VarianceStatus, type VarianceType } from './types.js';
 
 /** Takes the variance lock for the rest of the transaction (re-entrant within it). */
-export async function lockVariances(tx: Transaction<DB>, options: { readonly waitMs?: number } = {}): Promise<void> {
-  if (options.waitMs === undefined) await sql`SELECT pg_advisory_xact_lock(${sql.lit(VARIANCE_LOCK)}, 0)`.execute(tx);
-  // Gives up with SQLSTATE 55P03 past the wait (migration 0010).
-  else await sql`SELECT advisory_xact_lock_within(${sql.lit(VARIANCE_LOCK)}, 0, ${options.waitMs}::integer)`.execute(tx);
+export async function lockVariances(tx: Transaction<DB>): Promise<void> {
+  await sql`SELECT pg_advisory_xact_lock(${sql.lit(VARIANCE_LOCK)}, 0)`.execute(tx);
+}
+
+/**
+ * Takes the variance lock, waiting at most `waitMs` (then SQLSTATE 55P03, from
+ * advisory_xact_lock_within of migration 0010), only if the latest
+ * completed check run is over `date` — in one round trip, for a sync's re-evaluation (a day not
+ * checked yet never waits for a run). Answers whether it took the lock; the caller reads the
+ * latest run again under it (a run may have completed while it waited).
+ */
+export async function lockVariancesIfChecked(tx: Transaction<DB>, date: string, waitMs: number): Promise<boolean> {
+  // CASE evaluates the lock only when the day is the latest checked one (a volatile function
+  // is never evaluated ahead of its branch).
+  const { rows } = await sql<{ locked: boolean }>`
+    SELECT CASE WHEN (SELECT snapshot_date FROM variance_run WHERE status = 'completed' ORDER BY snapshot_date DESC LIMIT 1) = ${date}::date
+                THEN advisory_xact_lock_within(${sql.lit(VARIANCE_LOCK)}, 0, ${waitMs}::integer) IS NOT NULL
+                ELSE false END AS locked`.execute(tx);
+  return rows[0]?.locked === true;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -29,6 +29,14 @@ const COMPANY_SUFFIXES: ReadonlySet<string> = new Set([
 ]);
 
 /**
+ * Memo of `normalizeOrganizationName`: a sync's re-evaluation builds the mapping of every
+ * organization of the day (hundreds of names) for one device, and Unicode decomposition of each
+ * name was most of its cost. The function is pure, so the cache can never answer wrongly.
+ */
+const normalizedNames = new Map<string, string>();
+const NORMALIZED_NAMES_MAX = 20_000;
+
+/**
  * The name two tools' organizations are compared by: case, accents, punctuation and whitespace
  * ignored, `&` read as "and", trailing company suffixes dropped. ThreatLocker tenants created
  * with a slug (`rigby-financial-group`) then meet NinjaOne's `Rigby Financial Group`.
@@ -37,6 +45,16 @@ const COMPANY_SUFFIXES: ReadonlySet<string> = new Set([
  * @example normalizeOrganizationName('meridian-law-llp') // 'meridianlaw'
  */
 export function normalizeOrganizationName(name: string): string {
+  let key = normalizedNames.get(name);
+  if (key === undefined) {
+    // Bounded: organization names are few, but the cache must not grow with whatever it is fed.
+    if (normalizedNames.size >= NORMALIZED_NAMES_MAX) normalizedNames.clear();
+    normalizedNames.set(name, (key = normalize(name)));
+  }
+  return key;
+}
+
+function normalize(name: string): string {
   const words = name
     .normalize('NFKD')
     .replace(/\p{M}/gu, '')

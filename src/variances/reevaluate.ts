@@ -11,12 +11,13 @@
  * and check runs apply one after the other. Only index lookups: nothing reads the whole day.
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
+import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import type { DB } from '../db/schema.js';
 import type { VendorIds, VendorKey } from '../inventory/vendors.js';
 import { runChecks } from './checks.js';
-import { lockVariances, planDay, STORED_COLUMNS, writePlan, type StoredVariance } from './lifecycle.js';
+import { lockVariancesIfChecked, planDay, STORED_COLUMNS, writePlan, type StoredVariance } from './lifecycle.js';
 import { toVarianceItem, type VarianceItem } from './queries.js';
-import { incompleteVendors, readDayDevices, readOrganizationLinks, type CheckRunDeps } from './run.js';
+import { incompleteVendors, organizationLinksQuery, readDayDevices, toOrganizationLink, type CheckRunDeps } from './run.js';
 import type { DayDevice, VarianceDeviceRef } from './types.js';
 
 /** A NetBIOS name (NinjaOne) holds 15 characters; the prefix index of migration 0009 is on it too. */
@@ -67,11 +68,16 @@ export interface NeighbourhoodSubject {
 
 /**
  * The neighbourhood of a device on `date`: both tools' devices whose pairing can change with
- * it, found by name in three index lookups. A ThreatLocker name pairs with NinjaOne devices of
- * the same name, or with a 15-character NetBIOS name that starts it; so the ThreatLocker side
- * is read by name and by prefix, and the NinjaOne side by every name and prefix found there.
+ * it, found by name in index lookups. A ThreatLocker name pairs with NinjaOne devices of the
+ * same name, or with a 15-character NetBIOS name that starts it; so the ThreatLocker side is
+ * read by name and by prefix, and the NinjaOne side by every name and prefix found there.
  * A NinjaOne subject works the same way: its (possibly cut-short) name is one of the names,
- * and as a 15-character name also the prefix the ThreatLocker side is read by.
+ * and as a 15-character name also the prefix the ThreatLocker side is read by. The names start
+ * from the device's own and those of its open variances (`openVarianceNames`: a sync that
+ * changed the hostname leaves them behind); a caller that has read those already passes them.
+ *
+ * (One statement for all of it was measured and is slower: planning it over the day's
+ * partitions costs more than the round trips it saves.)
  *
  * @example
  *   const { threatlocker, ninja } = await readNeighbourhood(db, vendorIds, { vendor: 'ninja', deviceKey: '1187', canonicalHostname: 'chi-2k5fsb4', snapshotDate: '2026-03-10' });
@@ -80,23 +86,27 @@ export async function readNeighbourhood(
   db: Executor,
   vendorIds: VendorIds,
   subject: NeighbourhoodSubject,
+  earlierNames?: readonly string[],
 ): Promise<{ threatlocker: DayDevice[]; ninja: DayDevice[] }> {
   const date = subject.snapshotDate;
-  // The names its open variances were about: a sync that changed the hostname leaves them behind.
-  const earlier = await db
-    .selectFrom('variance_device as d')
-    .innerJoin('variance as v', 'v.id', 'd.variance_id')
-    .select('v.hostname')
-    .where('d.vendor', '=', subject.vendor)
-    .where('d.device_key', '=', subject.deviceKey)
-    .where('v.status', 'in', ['open', 'accepted'])
-    .execute();
-  const names = new Set([subject.canonicalHostname, ...earlier.map((v) => v.hostname)]);
+  const earlier = earlierNames ?? (await openVarianceNames(db, subject).execute()).map((v) => v.hostname);
+  const names = new Set([subject.canonicalHostname, ...earlier]);
   const prefixes = prefixesOf(names);
   const threatlocker = await readDayDevices(db, vendorIds, 'threatlocker', date, { names: [...names, ...prefixes], prefixes });
   for (const d of threatlocker) names.add(d.canonicalHostname);
   const ninja = await readDayDevices(db, vendorIds, 'ninja', date, { names: [...new Set([...names, ...prefixesOf(names)])], prefixes: [] });
   return { threatlocker, ninja };
+}
+
+/** The names of a device's open (or accepted) variances, by variance_device (migration 0010). */
+function openVarianceNames(db: Executor, device: { readonly vendor: VendorKey; readonly deviceKey: string }) {
+  return db
+    .selectFrom('variance_device as d')
+    .innerJoin('variance as v', 'v.id', 'd.variance_id')
+    .select('v.hostname')
+    .where('d.vendor', '=', device.vendor)
+    .where('d.device_key', '=', device.deviceKey)
+    .where('v.status', 'in', ['open', 'accepted']);
 }
 
 const key = (vendor: string, deviceKey: string): string => `${vendor}:${deviceKey}`;
@@ -105,14 +115,15 @@ const key = (vendor: string, deviceKey: string): string => `${vendor}:${deviceKe
 export const LOCK_WAIT_MS = 2_000;
 
 /**
- * The latest completed check run, and how many of the two tools have a completed collection of
- * its day — in one round trip (a sync pays for each one; docs/benchmarks.md).
+ * Under the lock, in one round trip (a sync pays for each one; docs/benchmarks.md): the latest
+ * completed check run, how many of the two tools have a completed collection of its day, the
+ * organization links, and the names of the synced computer's open variances.
  */
-function latestRun(db: Executor, vendorIds: CheckRunDeps['vendorIds']) {
-  return db
+async function reevaluationContext(db: Executor, vendorIds: CheckRunDeps['vendorIds'], deviceKey: string) {
+  const run = await db
     .selectFrom('variance_run as r')
     .select(['r.snapshot_date', 'r.organizations'])
-    .select((eb) =>
+    .select((eb) => [
       eb
         .selectFrom('snapshot_day as d')
         .select((c) => c.fn.countAll<string>().as('n'))
@@ -120,12 +131,15 @@ function latestRun(db: Executor, vendorIds: CheckRunDeps['vendorIds']) {
         .where('d.collected_at', 'is not', null)
         .where('d.vendor_id', 'in', [vendorIds.threatlocker, vendorIds.ninja])
         .as('collected'),
-    )
+      jsonArrayFrom(organizationLinksQuery(db)).as('links'),
+      sql<string[]>`ARRAY(${openVarianceNames(db, { vendor: 'threatlocker', deviceKey })})`.as('earlier_names'),
+    ])
     .where('r.status', '=', 'completed')
     .orderBy('r.snapshot_date', 'desc')
     .orderBy('r.id', 'desc')
     .limit(1)
     .executeTakeFirst();
+  return run && { ...run, links: run.links.map(toOrganizationLink) };
 }
 
 /** PostgreSQL's lock_not_available (SQLSTATE 55P03): lock_timeout ran out. */
@@ -147,15 +161,13 @@ export async function reevaluateAfterSync(deps: CheckRunDeps, subject: SyncedSub
   const date = subject.snapshotDate;
   const notChecked: Reevaluation = { ok: false, reason: 'not_checked', message: `Variances of ${date} have not been checked yet; the next check run will include this device` };
   try {
-    // Before any lock: a day not checked yet (the usual case before the night's collections)
-    // costs one indexed read and never waits for a run.
-    if ((await latestRun(deps.db, deps.vendorIds))?.snapshot_date !== date) return notChecked;
     return await deps.db.transaction().execute(async (tx): Promise<Reevaluation> => {
-      // A sync must not wait out a whole check run: past the wait, the run (or the next one)
-      // has the last word, and the sync answers without variances.
-      // First, like a run: what is read below is what the change is applied to.
-      await lockVariances(tx, { waitMs: LOCK_WAIT_MS });
-      const run = await latestRun(tx, deps.vendorIds);
+      // First, like a run: what is read below is what the change is applied to. A day not
+      // checked yet (the usual case before the night's collections) costs one indexed read
+      // and never waits for a run. A sync must not wait out a whole check run either: past the
+      // wait, the run (or the next one) has the last word, and the sync answers without variances.
+      if (!(await lockVariancesIfChecked(tx, date, LOCK_WAIT_MS))) return notChecked;
+      const run = await reevaluationContext(tx, deps.vendorIds, subject.deviceKey);
       if (run?.snapshot_date !== date) return notChecked;
       if (run.organizations === null) {
         return { ok: false, reason: 'not_checked', message: `The check of ${date} predates re-evaluation after a sync; the next check run will include this device` };
@@ -166,9 +178,8 @@ export async function reevaluateAfterSync(deps: CheckRunDeps, subject: SyncedSub
         return { ok: false, reason: 'incomplete_day', message: `No completed collection of ${date} for ${missing.join(' and ')}; variances are not re-evaluated` };
       }
 
-      const devices = await readNeighbourhood(tx, deps.vendorIds, { vendor: 'threatlocker', ...subject });
-      const links = await readOrganizationLinks(tx);
-      const result = runChecks({ date, devices, links, settings: deps.settings, organizations: run.organizations });
+      const devices = await readNeighbourhood(tx, deps.vendorIds, { vendor: 'threatlocker', ...subject }, run.earlier_names);
+      const result = runChecks({ date, devices, links: run.links, settings: deps.settings, organizations: run.organizations });
       const inside = new Set([...devices.threatlocker, ...devices.ninja].map((d) => key(d.vendor, d.deviceKey)));
       const touches = (refs: readonly VarianceDeviceRef[]): boolean => refs.some((r) => inside.has(key(r.vendor, r.device_key)));
       const found = result.variances.filter((f) => touches(f.devices));

@@ -122,8 +122,16 @@ export async function readDayDevices(db: Executor, vendorIds: VendorIds, vendor:
 
 /** The organization links people made (kept in `organization_link`). */
 export async function readOrganizationLinks(db: Executor): Promise<OrganizationLink[]> {
-  const rows = await db.selectFrom('organization_link').select(['threatlocker_organization', 'ninja_organization', 'kind']).orderBy('id').execute();
-  return rows.map((r) => ({ threatlockerOrganization: r.threatlocker_organization, ninjaOrganization: r.ninja_organization, kind: r.kind }));
+  return (await organizationLinksQuery(db).execute()).map(toOrganizationLink);
+}
+
+/** The links as stored, in the order they were made (also read as a subquery: ./reevaluate.ts). */
+export function organizationLinksQuery(db: Executor) {
+  return db.selectFrom('organization_link').select(['threatlocker_organization', 'ninja_organization', 'kind']).orderBy('id');
+}
+
+export function toOrganizationLink(r: { threatlocker_organization: string; ninja_organization: string; kind: OrganizationLink['kind'] }): OrganizationLink {
+  return { threatlockerOrganization: r.threatlocker_organization, ninjaOrganization: r.ninja_organization, kind: r.kind };
 }
 
 /** Refusals: expected outcomes that changed nothing (not recorded as failed runs). */

@@ -7,7 +7,8 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { checkRunDeps } from '../../src/app.js';
-import { lockVariances } from '../../src/variances/lifecycle.js';
+import { lockVariances, lockVariancesIfChecked } from '../../src/variances/lifecycle.js';
+import { readNeighbourhood } from '../../src/variances/reevaluate.js';
 import { runVarianceCheck } from '../../src/variances/run.js';
 import { TEST_DATABASES } from '../helpers/database.js';
 import { createHarness, TEST_TODAY, withId, type Harness } from '../helpers/harness.js';
@@ -181,6 +182,37 @@ describe.each(TEST_DATABASES)('variances after a sync on %s', (kind) => {
     expect(await run()).toMatchObject({ opened: 0, resolved: 0, reopened: 0 });
   });
 
+  it('reads the neighbourhood: namesakes, the 15-character prefix both ways, the names of open variances; nothing of other days', async () => {
+    const { db, vendorIds } = h.deps;
+    const tl = (key: string, hostname: string, date = D) => writeDevice(db, vendorIds, 'threatlocker', date, { key, hostname });
+    const nj = (key: string, hostname: string, date = D) => writeDevice(db, vendorIds, 'ninja', date, { key, hostname });
+    await tl('tl-long-12', 'AEC-0273961943512');
+    await tl('tl-long-99', 'AEC-0273961943599.corp.example');
+    await tl('tl-short', 'AEC-02739619');
+    await tl('tl-pc1', 'CHI-PC1');
+    await tl('tl-pc3', 'CHI-PC3');
+    await nj('501', 'AEC-02739619435');
+    await nj('502', 'AEC-0273961943512');
+    await nj('503', 'CHI-PC1');
+    await nj('504', 'chi-pc1', '2026-01-02');
+    await tl('tl-other-day', 'AEC-0273961943500', '2026-01-02');
+    // CHI-PC3 is in ThreatLocker only: an open MISSING_NINJA about tl-pc3, hostname chi-pc3.
+    await run();
+    const read = async (vendor: 'threatlocker' | 'ninja', deviceKey: string, canonicalHostname: string) => {
+      const n = await readNeighbourhood(db, vendorIds, { vendor, deviceKey, canonicalHostname, snapshotDate: D });
+      return { threatlocker: n.threatlocker.map((d) => d.deviceKey), ninja: n.ninja.map((d) => d.deviceKey) };
+    };
+    // A long ThreatLocker name: its namesake, every long name sharing its prefix, the NetBIOS name.
+    expect(await read('threatlocker', 'tl-long-12', 'aec-0273961943512')).toEqual({ threatlocker: ['tl-long-12', 'tl-long-99'], ninja: ['501', '502'] });
+    // A NetBIOS name reads the long names it starts, and their namesakes.
+    expect(await read('ninja', '501', 'aec-02739619435')).toEqual({ threatlocker: ['tl-long-12', 'tl-long-99'], ninja: ['501', '502'] });
+    // A short name is only itself.
+    expect(await read('threatlocker', 'tl-pc1', 'chi-pc1')).toEqual({ threatlocker: ['tl-pc1'], ninja: ['503'] });
+    // Renamed since the check: the open variance's name (chi-pc3) is still read, beside the new one.
+    expect(await read('threatlocker', 'tl-pc3', 'chi-pc1')).toEqual({ threatlocker: ['tl-pc1', 'tl-pc3'], ninja: ['503'] });
+    expect(await read('threatlocker', 'tl-none', 'nobody')).toEqual({ threatlocker: [], ninja: [] });
+  });
+
   it('judges organizations with the whole day\'s mapping, not only the neighbourhood\'s', async () => {
     const pc = withId(h.fake.admin.add({ hostname: 'CHI-PC1', computerName: 'CHI-PC1', organization: 'Acme' }));
     const key = pc.computerId.toLowerCase();
@@ -219,13 +251,20 @@ describe.each(TEST_DATABASES)('variances after a sync on %s', (kind) => {
     expect(snap.display_name).toBe(NINJA_NAME);
   });
 
-  it('the variance lock with a wait limit leaves lock_timeout as it was', async () => {
-    const setting = await h.deps.db.transaction().execute(async (tx) => {
-      await sql`SET LOCAL lock_timeout = '7s'`.execute(tx);
-      await lockVariances(tx, { waitMs: 50 });
-      return (await sql<{ v: string }>`SELECT current_setting('lock_timeout') AS v`.execute(tx)).rows[0]?.v;
-    });
-    expect(setting).toBe('7s');
+  it('the variance lock with a wait limit is taken only for the checked day, and leaves lock_timeout as it was', async () => {
+    await seed('Old Name');
+    await run();
+    const heldLocks = (tx: Parameters<typeof lockVariances>[0]) =>
+      sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()`.execute(tx);
+    const attempt = (date: string) =>
+      h.deps.db.transaction().execute(async (tx) => {
+        await sql`SET LOCAL lock_timeout = '7s'`.execute(tx);
+        const locked = await lockVariancesIfChecked(tx, date, 50);
+        const setting = (await sql<{ v: string }>`SELECT current_setting('lock_timeout') AS v`.execute(tx)).rows[0]?.v;
+        return { locked, setting, held: (await heldLocks(tx)).rows[0]?.n };
+      });
+    expect(await attempt(D)).toEqual({ locked: true, setting: '7s', held: 1 });
+    expect(await attempt('2026-01-02')).toEqual({ locked: false, setting: '7s', held: 0 });
   });
 
   // Only on PostgreSQL (defined there only, not skipped elsewhere): PGlite has one connection,
