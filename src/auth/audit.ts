@@ -48,17 +48,22 @@ export class AuditWriter {
 
   write(entry: AuditEntry): void {
     this.queue.push(entry);
-    this.flushing ??= this.flush().finally(() => {
-      this.flushing = null;
-    });
+    // The queue is not empty, so flush() awaits before it can end: `flushing` is set first.
+    this.flushing ??= this.flush();
   }
 
   private async flush(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.batchSize);
-      if (await this.insert(batch)) continue;
-      // One bad row must not take its neighbours with it: write them one by one.
-      if (batch.length > 1) for (const e of batch) await this.insert([e]);
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, this.batchSize);
+        if (await this.insert(batch)) continue;
+        // One bad row must not take its neighbours with it: write them one by one.
+        if (batch.length > 1) for (const e of batch) await this.insert([e]);
+      }
+    } finally {
+      // In the same turn as the last look at the queue: an entry written after it starts a
+      // new flush (clearing this in a later callback could leave such an entry waiting).
+      this.flushing = null;
     }
   }
 
