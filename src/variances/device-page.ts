@@ -8,7 +8,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { DB, DeviceSnapshotTable, SnapshotAttributes } from '../db/schema.js';
 import type { VendorIds, VendorKey } from '../inventory/vendors.js';
 import { runChecks } from './checks.js';
-import { toVarianceItem, type VarianceEventItem, type VarianceItem } from './queries.js';
+import { toEventItem, toVarianceItem, type VarianceEventItem, type VarianceItem } from './queries.js';
 import { readNeighbourhood } from './reevaluate.js';
 import { readOrganizationLinks } from './run.js';
 import type { CheckSettings, MatchQuality } from './types.js';
@@ -244,18 +244,7 @@ async function variancesOf(db: Executor, vendor: VendorKey, deviceKey: string): 
     .execute();
   return rows.map((r) => ({
     ...toVarianceItem(r),
-    events: events
-      .filter((e) => e.variance_id === r.id)
-      .map((e) => ({
-        id: e.id,
-        at: e.at.toISOString(),
-        kind: e.kind,
-        actor: e.actor,
-        note: e.note,
-        snapshot_date: e.snapshot_date,
-        run_id: e.run_id,
-        details: (e.details ?? null) as Record<string, unknown> | null,
-      })),
+    events: events.filter((e) => e.variance_id === r.id).map(toEventItem),
   }));
 }
 

@@ -46,7 +46,7 @@ export async function lockVariancesIfChecked(tx: Transaction<DB>, date: string, 
   // CASE evaluates the lock only when the day is the latest checked one (a volatile function
   // is never evaluated ahead of its branch).
   const { rows } = await sql<{ locked: boolean }>`
-    SELECT CASE WHEN (SELECT snapshot_date FROM variance_run WHERE status = 'completed' ORDER BY snapshot_date DESC LIMIT 1) = ${date}::date
+    SELECT CASE WHEN ${latestRunDateQuery(tx)} = ${date}::date
                 THEN advisory_xact_lock_within(${sql.lit(VARIANCE_LOCK)}, 0, ${waitMs}::integer) IS NOT NULL
                 ELSE false END AS locked`.execute(tx);
   return rows[0]?.locked === true;
@@ -285,14 +285,13 @@ export interface CheckRunOutcome {
 
 /** The date of the latest completed check run, or null when none ran yet. */
 export async function latestRunDate(db: Kysely<DB> | Transaction<DB>): Promise<string | null> {
-  const r = await db
-    .selectFrom('variance_run')
-    .select('snapshot_date')
-    .where('status', '=', 'completed')
-    .orderBy('snapshot_date', 'desc')
-    .limit(1)
-    .executeTakeFirst();
+  const r = await latestRunDateQuery(db).executeTakeFirst();
   return r?.snapshot_date ?? null;
+}
+
+/** The query of `latestRunDate`, also read as a subquery (lockVariancesIfChecked). */
+function latestRunDateQuery(db: Kysely<DB> | Transaction<DB>) {
+  return db.selectFrom('variance_run').select('snapshot_date').where('status', '=', 'completed').orderBy('snapshot_date', 'desc').limit(1);
 }
 
 export const STORED_COLUMNS = [

@@ -63,7 +63,8 @@ export function toVarianceItem(v: VarianceRow): VarianceItem {
   };
 }
 
-function toEventItem(e: VarianceEventRow): VarianceEventItem {
+/** A stored event as the API shows it (GET /api/variances/:id and the device page). */
+export function toEventItem(e: VarianceEventRow): VarianceEventItem {
   return {
     id: e.id,
     at: e.at.toISOString(),

@@ -655,7 +655,6 @@ export async function variancesByHostname(db: Executor, hostname: string, type: 
 /** The most rows one export builds (in memory); a larger result asks for a narrower filter. */
 export const MAX_EXPORT_ROWS = 20_000;
 
-/** What GET /api/variances filters by, for the export (no paging). */
 /** The list's filters (GET /api/variances), free text included; exports are newest first. */
 export type ExportFilter = VarianceSelection;
 
